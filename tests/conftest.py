@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests that need the real corpus skip, with the reason, where it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = Path(os.environ.get("MULTI30K_DIR", ROOT.parent / "shared" / "data" / "multi30k"))
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def multi30k_dir() -> Path:
+    if not (SHARED_CORPUS / "train.en").exists():
+        pytest.skip(f"the Multi30K corpus is not at {SHARED_CORPUS} (set MULTI30K_DIR to run this)")
+    return SHARED_CORPUS
