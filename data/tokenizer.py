@@ -24,7 +24,7 @@ PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
 class Tokenizer:
-    """A thin face over a sentencepiece model with fixed special ids (pad 0, unk 1, bos 2, eos 3)."""
+    """A thin face over a sentencepiece model with fixed ids: pad 0, unk 1, bos 2, eos 3."""
 
     pad_id, unk_id, bos_id, eos_id = PAD_ID, UNK_ID, BOS_ID, EOS_ID
 

@@ -1,0 +1,186 @@
+"""The inference facade: the only place that knows models, tokenizers and checkpoints.
+
+    translator = Translator.load("checkpoints/transformer")
+    t = translator.translate("A dog runs on the beach.", beam=5)   # -> Translation
+    t = translator.align("A dog runs.", "Ein Hund rennt.")           # forced alignment
+
+The app and the command-line tools (`training.translate`, `training.evaluate`) go through it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data.batching import collate
+from inference.checkpoint import CheckpointError, load_folder
+from inference.translation import EOS_PIECE, Translation
+from models.search import beam_search, forced_alignment, greedy_search
+
+MAX_SOURCE_PIECES = 100  # longer input is cut here, with a notice: attention cost grows as n^2
+MAX_BEAM = 10
+# The order the chapter tells the story in: the bottleneck, then attention, then Transformer.
+CHAPTER_ORDER = ("gru_noattn", "gru_bahdanau", "gru_luong", "transformer")
+
+
+class InputError(ValueError):
+    """Input a person typed that cannot be translated; the message says what to do."""
+
+
+def clean_text(text: str) -> str:
+    """Control characters become spaces, runs of whitespace one space, ends trimmed."""
+    if not isinstance(text, str):
+        raise InputError("The input must be text.")
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+                   for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class Translator:
+    """A shipped model, ready to translate and to show where it looks."""
+
+    def __init__(self, name: str, model, tokenizer, config: dict, metadata: dict,
+                 snapshots: list, folder: Path | None = None):
+        self.name, self.model, self.tokenizer = name, model, tokenizer
+        self.config, self.metadata, self.snapshots = config, metadata, snapshots
+        self.folder = folder
+        self.max_len_a = float(config.get("max_len_a", 1.5))
+        self.max_len_b = int(config.get("max_len_b", 10))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Translator:
+        folder = Path(folder)
+        model, tokenizer, config, metadata, snapshots = load_folder(folder)
+        return cls(folder.name, model, tokenizer, config, metadata, snapshots, folder)
+
+    @property
+    def label(self) -> str:
+        return self.metadata.get("label", self.name)
+
+    # ---- input ------------------------------------------------------------------------------
+    def prepare(self, text: str) -> tuple[list[int], str]:
+        """Source ids (without eos) and a notice if the input was cut to the length limit."""
+        clean = clean_text(text)
+        if not clean:
+            raise InputError("Type a sentence to translate: the input is empty.")
+        ids = self.tokenizer.encode(clean)
+        if not ids:
+            raise InputError("The input has no characters the model can read.")
+        notice = ""
+        if len(ids) > MAX_SOURCE_PIECES:
+            notice = (f"The input is {len(ids)} subword pieces long; only the first "
+                      f"{MAX_SOURCE_PIECES} were translated.")
+            ids = ids[:MAX_SOURCE_PIECES]
+        return ids, notice
+
+    def _batch(self, sources: Sequence[list[int]], targets: Sequence[list[int]] | None = None):
+        tok = self.tokenizer
+        targets = targets if targets is not None else [[] for _ in sources]
+        items = [(i, s, t) for i, (s, t) in enumerate(zip(sources, targets))]
+        return collate(items, tok.pad_id, tok.bos_id, tok.eos_id)
+
+    def _pieces(self, ids: list[int]) -> list[str]:
+        return [EOS_PIECE if i == self.tokenizer.eos_id else self.tokenizer.id_to_piece(i)
+                for i in ids]
+
+    # ---- translation ------------------------------------------------------------------------
+    @torch.inference_mode()
+    def translate(self, text: str, beam: int = 1) -> Translation:
+        """Translate one sentence (greedy when beam == 1) with every alignment matrix."""
+        if not 1 <= int(beam) <= MAX_BEAM:
+            raise InputError(f"The beam size must be between 1 and {MAX_BEAM}.")
+        ids, notice = self.prepare(text)
+        batch = self._batch([ids])
+        hyp = self._search(batch, int(beam), need_weights=True)[0]
+        tokens = hyp.tokens
+        return Translation(
+            model=self.name, source=clean_text(text), text=self.tokenizer.decode(tokens),
+            source_pieces=self._pieces(ids + [self.tokenizer.eos_id]),
+            target_pieces=self._pieces(tokens),
+            alignments={k: v.float().numpy() for k, v in hyp.alignments.items()},
+            score=float(hyp.score), notice=notice, metadata=self.metadata,
+        )
+
+    def _search(self, batch, beam: int, need_weights: bool):
+        tok = self.tokenizer
+        if beam == 1:
+            return greedy_search(self.model, batch.src, batch.src_mask, tok.bos_id, tok.eos_id,
+                                 self.max_len_a, self.max_len_b, need_weights=need_weights)
+        return beam_search(self.model, batch.src, batch.src_mask, tok.bos_id, tok.eos_id,
+                           beam_size=beam, max_len_a=self.max_len_a, max_len_b=self.max_len_b,
+                           need_weights=need_weights)
+
+    @torch.inference_mode()
+    def translate_batch(self, texts: Sequence[str], beam: int = 1, batch_size: int = 64,
+                        progress: Callable[[int], None] | None = None) -> list[str]:
+        """Translate many sentences, line for line; an empty line gives an empty line.
+
+        Sentences are sorted by length so each batch pads little, then put back in order.
+        `progress(n)` is called after each batch with the number of sentences it held.
+        """
+        out = [""] * len(texts)
+        todo = []
+        for i, text in enumerate(texts):
+            clean = clean_text(text)
+            ids = self.tokenizer.encode(clean)[:MAX_SOURCE_PIECES] if clean else []
+            if ids:
+                todo.append((i, ids))
+            elif progress:
+                progress(1)
+        todo.sort(key=lambda item: len(item[1]))
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            hyps = self._search(self._batch([ids for _, ids in chunk]), beam, need_weights=False)
+            for (i, _), hyp in zip(chunk, hyps):
+                out[i] = self.tokenizer.decode(hyp.tokens)
+            if progress:
+                progress(len(chunk))
+        return out
+
+    @torch.inference_mode()
+    def align(self, source: str, target: str) -> Translation:
+        """Forced alignment: the attention this model pays to `source` while producing exactly
+        `target`, so several models can be compared on the same axes."""
+        src_ids, notice = self.prepare(source)
+        clean_target = clean_text(target)
+        tgt_ids = self.tokenizer.encode(clean_target)[:MAX_SOURCE_PIECES * 2]
+        if not tgt_ids:
+            raise InputError("Give a target sentence to align to: it is empty.")
+        batch = self._batch([src_ids], [tgt_ids])
+        aligned = forced_alignment(self.model, batch.src, batch.src_mask, batch.tgt_in,
+                                   batch.tgt_mask)[0]
+        log_probs = aligned.pop("log_probs", None)
+        return Translation(
+            model=self.name, source=clean_text(source), text=clean_target,
+            source_pieces=self._pieces(src_ids + [self.tokenizer.eos_id]),
+            target_pieces=self._pieces(tgt_ids + [self.tokenizer.eos_id]),
+            alignments={k: v.float().numpy() for k, v in aligned.items()},
+            score=None if log_probs is None else float(np.sum(log_probs.float().numpy())),
+            notice=notice, metadata=self.metadata,
+        )
+
+
+def load_all(root: str | Path = "checkpoints") -> tuple[dict[str, Translator], list[str]]:
+    """Every model folder under `root`, in the chapter's order; and one message per folder
+    that could not be loaded (the app shows them instead of failing)."""
+    root = Path(root)
+    translators: dict[str, Translator] = {}
+    problems: list[str] = []
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=_chapter_key) \
+        if root.is_dir() else []
+    for folder in folders:
+        try:
+            translators[folder.name] = Translator.load(folder)
+        except CheckpointError as err:
+            problems.append(str(err))
+    return translators, problems
+
+
+def _chapter_key(folder: Path) -> tuple[int, str]:
+    name = folder.name
+    return (CHAPTER_ORDER.index(name) if name in CHAPTER_ORDER else len(CHAPTER_ORDER), name)

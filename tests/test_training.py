@@ -1,0 +1,241 @@
+"""The Lightning CLI, the training recipe, export, and the translate/evaluate commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from inference import CheckpointError, Translator
+from inference.checkpoint import load_folder, pack_weights, unpack_weights
+from training.cli import main as cli_main
+from training.export import export, load_lightning_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "training" / "configs"
+SENTENCES = ["A man in a blue shirt is standing on a ladder.", "Two dogs play in the snow.",
+             "A little girl climbs into a wooden playhouse."]
+
+
+def run_cli(args: list[str]):
+    return cli_main(args=args, run=True)
+
+
+def common_args(tmp: Path) -> list[str]:
+    return ["--data.tokenizer_dir", str(tmp / "tok"), "--trainer.logger.init_args.save_dir",
+            str(tmp / "runs"), "--trainer.enable_progress_bar", "false"]
+
+
+@pytest.mark.parametrize("config", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+def test_fast_dev_run_every_config(multi30k_dir, tmp_path, config):
+    cli = run_cli(["fit", "--config", str(CONFIGS / f"{config}.yaml"), "--trainer.fast_dev_run",
+                   "1", "--data.eval_batch_size", "4", "--data.corpus", str(multi30k_dir),
+                   *common_args(tmp_path)])
+    assert cli.trainer.state.finished
+    assert cli.model.model.vocab_size == cli.datamodule.vocab_size  # linked, not typed twice
+    assert cli.trainer.global_step == 1
+
+
+@pytest.fixture(scope="module")
+def tiny_run(multi30k_dir, tmp_path_factory):
+    """One short tiny-config run, shared by the tests below: (cli, tmp folder, checkpoint)."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    losses: list[float] = []
+
+    cli = cli_main(args=["--config", str(CONFIGS / "tiny.yaml"), "--data.corpus",
+                         str(multi30k_dir), "--trainer.limit_train_batches", "40",
+                         "--trainer.max_epochs", "2", *common_args(tmp)], run=False)
+    module = cli.model
+    original = module.training_step
+
+    def recording_step(batch, batch_idx):
+        loss = original(batch, batch_idx)
+        losses.append(loss.item())
+        return loss
+
+    module.training_step = recording_step
+    cli.trainer.fit(module, datamodule=cli.datamodule)
+    ckpt = cli.trainer.checkpoint_callback.best_model_path or cli.trainer.checkpoint_callback.last_model_path
+    return cli, tmp, Path(ckpt), losses
+
+
+def test_tiny_run_loss_falls(tiny_run):
+    _, _, _, losses = tiny_run
+    assert len(losses) == 80
+    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    assert last < first - 1.0, (first, last)
+
+
+def test_snapshots_and_training_time_are_recorded(tiny_run):
+    cli, _, ckpt, _ = tiny_run
+    snapshots = cli.model.snapshots
+    assert [s["epoch"] for s in snapshots] == [0, 1]
+    sentence = snapshots[-1]["sentences"][0]
+    cross = torch.tensor(sentence["cross"])  # (L, T, S) for the Transformer, heads averaged
+    assert cross.shape[-2:] == (len(sentence["target_pieces"]), len(sentence["source_pieces"]))
+    assert torch.allclose(cross.sum(-1), torch.ones(cross.shape[:-1]), atol=1e-2)
+    raw = torch.load(ckpt, map_location="cpu", weights_only=False)
+    assert raw["train_seconds"] > 0 and raw["snapshots"] and raw["tokenizer_model"]
+
+
+def test_resume_with_ckpt_path(tiny_run, multi30k_dir):
+    cli, tmp, ckpt, _ = tiny_run
+    resumed = run_cli(["fit", "--config", str(CONFIGS / "tiny.yaml"), "--data.corpus",
+                       str(multi30k_dir), "--trainer.limit_train_batches", "40",
+                       "--trainer.max_epochs", "3", "--ckpt_path", str(ckpt), *common_args(tmp)])
+    assert resumed.trainer.current_epoch == 3
+    assert resumed.trainer.global_step == 120  # 80 restored + 40 new
+    assert len(resumed.model.snapshots) == 3
+
+
+def test_export_load_translate_identical(tiny_run, tmp_path):
+    _, _, ckpt, _ = tiny_run
+    model, tokenizer, raw = load_lightning_checkpoint(ckpt)
+    before = Translator("tiny", model, tokenizer, {"language_pair": ["en", "de"]}, {}, [])
+    folder = export(ckpt, "tiny", tmp_path, weights="fp32")
+    after = Translator.load(folder)
+    for sentence in SENTENCES:
+        a, b = before.translate(sentence, beam=1), after.translate(sentence, beam=1)
+        assert a.text == b.text and a.target_pieces == b.target_pieces
+        for name in ("cross", "decoder_self", "encoder_self"):
+            assert (a.alignments[name] == b.alignments[name]).all()
+        assert before.translate(sentence, beam=3).text == after.translate(sentence, beam=3).text
+    config = json.loads((folder / "config.json").read_text())
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert config["model"]["class_path"] == "models.transformer.Transformer"
+    assert metadata["parameters"] == model.num_parameters() and metadata["train_seconds"] >= 0
+    assert (folder / "snapshots.json").exists()
+
+
+@pytest.mark.parametrize("weights", ["fp16", "int8"])
+def test_compact_weights_stay_close(tiny_run, tmp_path, weights):
+    _, _, ckpt, _ = tiny_run
+    model, _, _ = load_lightning_checkpoint(ckpt)
+    folder = export(ckpt, "tiny", tmp_path, weights=weights)
+    loaded, *_ = load_folder(folder)
+    for name, w in model.state_dict().items():
+        tol = 1e-3 if weights == "fp16" else w.abs().max().item() / 127
+        assert torch.allclose(loaded.state_dict()[name], w, atol=tol), name
+    assert (folder / "model.pt").stat().st_size < sum(
+        w.numel() * 4 for w in model.state_dict().values())
+
+
+def test_int8_packing_round_trip_error_is_half_a_step():
+    torch.manual_seed(0)
+    w = torch.randn(16, 32)
+    restored = unpack_weights(pack_weights({"w": w}, "int8"))["w"]
+    step = w.abs().amax(dim=1, keepdim=True) / 127
+    assert ((restored - w).abs() <= step / 2 + 1e-7).all()
+
+
+def test_broken_folders_give_one_clear_sentence(tiny_run, tmp_path):
+    _, _, ckpt, _ = tiny_run
+    folder = export(ckpt, "tiny", tmp_path, weights="fp16")
+
+    with pytest.raises(CheckpointError, match="No model folder"):
+        Translator.load(tmp_path / "nothing-here")
+
+    (folder / "model.pt").write_bytes((folder / "model.pt").read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        Translator.load(folder)
+
+    folder = export(ckpt, "tiny", tmp_path, weights="fp16")
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        Translator.load(folder)
+
+    folder = export(ckpt, "tiny", tmp_path, weights="fp16")
+    config = json.loads((folder / "config.json").read_text())
+    config["model"]["init_args"]["vocab_size"] += 1
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not belong together"):
+        Translator.load(folder)
+
+    config["model"]["init_args"]["vocab_size"] -= 1
+    config["model"]["init_args"]["d_model"] = 64
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not fit the model"):
+        Translator.load(folder)
+
+    config["model"]["class_path"] = "os.system"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="not one of ours"):
+        Translator.load(folder)
+
+    folder = export(ckpt, "tiny", tmp_path, weights="fp16")
+    (folder / "spm.model").unlink()
+    with pytest.raises(CheckpointError, match="lacks spm.model"):
+        Translator.load(folder)
+
+
+def test_translate_command_keeps_every_line(tiny_run, tmp_path):
+    from training.translate import main as translate_main
+
+    _, _, ckpt, _ = tiny_run
+    folder = export(ckpt, "tiny", tmp_path)
+    src = tmp_path / "src.txt"
+    src.write_text(f"{SENTENCES[0]}\n\n{SENTENCES[1]}\n   \n{SENTENCES[2]}\n", encoding="utf-8")
+    out = tmp_path / "hyp.txt"
+    assert translate_main(["--model", str(folder), "--input", str(src), "--output", str(out),
+                           "--beam", "2", "--batch-size", "2"]) == 0
+    lines = out.read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(lines) == 5
+    assert lines[1] == "" and lines[3] == ""
+    assert all(lines[i] for i in (0, 2, 4))
+    single = Translator.load(folder).translate(SENTENCES[1], beam=2).text
+    assert lines[2] == single  # batching and sorting do not change a translation
+
+
+def test_translate_command_reports_a_missing_model(tmp_path, capsys):
+    from training.translate import main as translate_main
+
+    assert translate_main(["--model", str(tmp_path / "none"), "--input", "x", "--output",
+                           str(tmp_path / "y")]) == 2
+    assert "No model folder" in capsys.readouterr().err
+
+
+def test_evaluate_command_writes_scores_and_length_buckets(tiny_run, tmp_path, multi30k_dir,
+                                                         capsys):
+    from training.evaluate import main as evaluate_main
+
+    _, _, ckpt, _ = tiny_run
+    folder = export(ckpt, "tiny", tmp_path)
+    assert evaluate_main(["--model", str(folder), "--split", "val", "--beam", "1", "--limit",
+                          "40", "--corpus", str(multi30k_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "BLEU" in printed and "chrF" in printed and "nrefs:1|case:mixed" in printed
+    result = json.loads((folder / "eval" / "val-beam1.json").read_text())
+    assert result["sentences"] == 40 and len(result["hypotheses"]) == 40
+    assert sum(row["sentences"] for row in result["by_length"]) == 40
+    assert 0 <= result["bleu"] <= 100 and "bleu_lowercase" in result
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_print_config_shows_the_linked_model():
+    result = run_module("training", "fit", "--config", str(CONFIGS / "transformer.yaml"),
+                        "--print_config")
+    assert result.returncode == 0, result.stderr
+    assert "class_path: models.Transformer" in result.stdout
+    assert "max_tokens: 2500" in result.stdout
+
+
+@pytest.mark.parametrize("override,message", [
+    (["--model.lrr", "1"], "unrecognized arguments: --model.lrr"),
+    (["--model.model.init_args.d_modell", "8"], "d_modell"),
+    (["--data.src_lang", "xx"], "data.src_lang"),
+])
+def test_wrong_config_key_or_value_is_a_clear_error(override, message):
+    result = run_module("training", "fit", "--config", str(CONFIGS / "tiny.yaml"), *override)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

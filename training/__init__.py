@@ -1,0 +1,2 @@
+"""Training with PyTorch Lightning: the LightningModule, the data module, the CLI, export,
+file translation and evaluation."""

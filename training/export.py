@@ -1,0 +1,115 @@
+"""Turn a Lightning checkpoint into a shipped model folder the app and the tools load.
+
+    python -m training.export --ckpt runs/transformer/version_0/checkpoints/last.ckpt \
+        --name transformer [--weights int8] [--evaluate --beam 5]
+
+With --evaluate it translates val and test_2016_flickr (beam 5 by default), stores BLEU/chrF
+with their sacreBLEU signatures in metadata.json and the full results (BLEU by source length
+too) under eval/, where the app's chapter lab reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from data.tokenizer import Tokenizer
+from inference.checkpoint import CheckpointError, build_model, folder_size, save_folder
+from inference.translator import Translator
+from training.evaluate import evaluate
+
+SIZE_LIMIT = 10 * 1024 * 1024  # a Space needs no large-file storage below this
+LABELS = {"gru_noattn": "GRU, no attention", "gru_bahdanau": "GRU + Bahdanau attention",
+          "gru_luong": "GRU + Luong attention", "transformer": "Transformer"}
+
+
+def load_lightning_checkpoint(path: str | Path) -> tuple[torch.nn.Module, Tokenizer, dict]:
+    """The model (fp32, eval mode), its tokenizer and the raw checkpoint dict."""
+    try:
+        # Our own training output: it holds hyperparameters and snapshots, not only tensors.
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise CheckpointError(f"Cannot read the Lightning checkpoint {path} ({err}).") from err
+    spec = ckpt.get("model_spec") or ckpt.get("hyper_parameters", {}).get("model_spec")
+    if spec is None or "tokenizer_model" not in ckpt:
+        raise CheckpointError(f"{path} was not written by training.module.TranslationModule.")
+    ckpt["model_spec"] = spec
+    model = build_model(spec)
+    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
+    model.load_state_dict(state)
+    return model.eval(), Tokenizer(ckpt["tokenizer_model"]), ckpt
+
+
+def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
+           weights: str = "fp16", config_file: str | None = None) -> Path:
+    model, tokenizer, ckpt = load_lightning_checkpoint(ckpt_path)
+    hp = ckpt["hyper_parameters"]
+    snapshots = ckpt.get("snapshots", [])
+    config = {
+        "model": ckpt["model_spec"], "language_pair": ckpt.get("language_pair", ["en", "de"]),
+        "pad_id": tokenizer.pad_id, "bos_id": tokenizer.bos_id, "eos_id": tokenizer.eos_id,
+        "max_len_a": hp.get("max_len_a", 1.5), "max_len_b": hp.get("max_len_b", 10),
+    }
+    best = max((s["val_bleu"] for s in snapshots), default=None)
+    metadata = {
+        "name": name, "label": LABELS.get(name, name),
+        "language_pair": "-".join(config["language_pair"]),
+        "parameters": model.num_parameters(),
+        "train_seconds": round(ckpt.get("train_seconds", 0.0)),
+        "hardware": ckpt.get("hardware", ""),
+        "epochs": ckpt.get("epoch", 0) + 1, "steps": ckpt.get("global_step", 0),
+        "best_val_bleu_greedy": best, "weights": weights,
+        "command": f"python -m training fit --config {config_file}" if config_file else "",
+        "curves": [{k: s.get(k) for k in ("epoch", "step", "train_loss", "val_loss", "val_bleu",
+                                          "val_chrf")} for s in snapshots],
+    }
+    folder = save_folder(Path(out) / name, model, tokenizer, config, metadata, snapshots, weights)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ckpt", required=True, help="a Lightning .ckpt from training")
+    parser.add_argument("--name", required=True, help="folder name under --out, e.g. transformer")
+    parser.add_argument("--out", default="checkpoints")
+    parser.add_argument("--weights", default="fp16", choices=("fp32", "fp16", "int8"))
+    parser.add_argument("--config", default=None, help="the YAML it was trained with (recorded)")
+    parser.add_argument("--evaluate", action="store_true", help="score val and test_2016_flickr")
+    parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--corpus", default="auto")
+    args = parser.parse_args(argv)
+    try:
+        folder = export(args.ckpt, args.name, args.out, args.weights, args.config)
+        if args.evaluate:
+            translator = Translator.load(folder)
+            meta_path = folder / "metadata.json"
+            metadata = json.loads(meta_path.read_text())
+            (folder / "eval").mkdir(exist_ok=True)
+            for split in ("val", "test_2016_flickr"):
+                result = evaluate(translator, split, args.beam, args.corpus)
+                path = folder / "eval" / f"{split}-beam{args.beam}.json"
+                path.write_text(json.dumps({k: v for k, v in result.items()
+                                            if k != "hypotheses"}, indent=1))
+                metadata[split] = {k: result[k] for k in (
+                    "bleu", "bleu_lowercase", "chrf", "bleu_signature", "chrf_signature",
+                    "beam")}
+                print(f"{args.name} {split} beam {args.beam}: BLEU {result['bleu']:.2f} "
+                      f"chrF {result['chrf']:.2f}")
+            metadata["folder_bytes"] = folder_size(folder)
+            meta_path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False))
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    size = folder_size(folder)
+    print(f"Exported {folder}: {size / 1e6:.2f} MB ({size / 2**20:.2f} MiB)")
+    if size > SIZE_LIMIT:
+        print(f"warning: {folder} is over 10 MiB; try --weights int8", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
