@@ -8,8 +8,15 @@ from collections import Counter
 
 import pytest
 
-from data import (CorpusError, Tokenizer, TokenBudgetBatchSampler, collate, encode_split,
-                  load_pair, train_or_load)
+from data import (
+    CorpusError,
+    TokenBudgetBatchSampler,
+    Tokenizer,
+    collate,
+    encode_split,
+    load_pair,
+    train_or_load,
+)
 
 
 def write_corpus(folder, split, en, de):
@@ -126,7 +133,8 @@ def test_token_budget_batches_cover_every_pair_once(replicas):
 
 def test_epochs_shuffle_differently_and_reproducibly():
     lengths = [5 + i % 17 for i in range(500)]
-    a, b = TokenBudgetBatchSampler(lengths, 200, seed=0), TokenBudgetBatchSampler(lengths, 200, seed=0)
+    a = TokenBudgetBatchSampler(lengths, 200, seed=0)
+    b = TokenBudgetBatchSampler(lengths, 200, seed=0)
     first = list(a)
     a.set_epoch(1)
     assert list(a) != first and list(b) == first

@@ -60,7 +60,8 @@ def tiny_run(multi30k_dir, tmp_path_factory):
 
     module.training_step = recording_step
     cli.trainer.fit(module, datamodule=cli.datamodule)
-    ckpt = cli.trainer.checkpoint_callback.best_model_path or cli.trainer.checkpoint_callback.last_model_path
+    saver = cli.trainer.checkpoint_callback
+    ckpt = saver.best_model_path or saver.last_model_path
     return cli, tmp, Path(ckpt), losses
 
 

@@ -1,0 +1,232 @@
+"""Turning next-piece logits into translations: greedy search, beam search, forced alignment.
+
+Legend: B batch, S source length, T output length, K beam size, V vocabulary, L layers, H heads.
+
+Everything here talks to a model only through the shared face in `models.seq2seq` (`encode`,
+`init_state`, `step`, `forward`), so it serves the GRU and the Transformer alike. Each search
+encodes once, then calls `step` once per output position for the whole batch (B rows, or B*K for
+beams); per-sentence Python work happens only when results are unpacked at the end.
+
+Alignments come back per sentence, trimmed to real sizes (T = number of output tokens, S = that
+sentence's source length including its eos):
+    GRU:          {"cross": (T, S)}                       ({} without attention)
+    Transformer:  {"cross": (L, H, T, S), "decoder_self": (L, H, T, T),
+                   "encoder_self": (L, H, S, S)}
+Row t of a matrix is the attention paid while choosing output token t.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from models.seq2seq import Seq2Seq, select_rows
+
+
+@dataclass
+class Hypothesis:
+    """One translation.
+
+    tokens: output ids, without bos; ends with eos if the search finished it (otherwise it hit
+        the length limit).
+    score: greedy: the sum of the tokens' log-probabilities. Beam: that sum divided by
+        len(tokens) ** length_penalty, the figure the beams were ranked by.
+    alignments: attention matrices trimmed to this sentence (see the module docstring).
+    """
+
+    tokens: list[int]
+    score: float
+    alignments: dict[str, Tensor] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _evaluating(model: Seq2Seq):
+    """Dropout off while searching; the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _max_lengths(src_mask: Tensor, max_len_a: float, max_len_b: float) -> Tensor:
+    """(B,) output limit int(a * S_i + b) per sentence, S_i its real source length."""
+    limits = [int(max_len_a * s + max_len_b) for s in src_mask.sum(dim=1).tolist()]
+    return torch.tensor(limits, device=src_mask.device)
+
+
+def _stack_steps(steps: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    """Per-step weights (N, ..., X_t) -> (N, ..., T, X). Self-attention rows grow by one key per
+    step, so shorter rows are right-padded with zeros (the future a step could not see)."""
+    if not steps or not steps[0]:
+        return {}
+    stacked = {}
+    for key in steps[0]:
+        width = max(step[key].size(-1) for step in steps)
+        rows = [F.pad(step[key], (0, width - step[key].size(-1))) for step in steps]
+        stacked[key] = torch.stack(rows, dim=-2)
+    return stacked
+
+
+def _trim(alignments: dict[str, Tensor], i: int, T: int, S: int) -> dict[str, Tensor]:
+    """Sentence i's matrices, cut to T output rows and S real source positions."""
+    sizes = {"cross": (T, S), "decoder_self": (T, T), "encoder_self": (S, S)}
+    trimmed = {}
+    for key, value in alignments.items():
+        rows, cols = sizes[key]
+        trimmed[key] = value[i, ..., :rows, :cols].clone()
+    return trimmed
+
+
+@torch.inference_mode()
+def greedy_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int,
+                  max_len_a: float = 1.5, max_len_b: float = 10,
+                  need_weights: bool = True) -> list[Hypothesis]:
+    """Pick the most likely piece at every step, for a batch of sentences at once.
+
+    src, src_mask (B, S). Sentence i stops at eos or after int(max_len_a * S_i + max_len_b)
+    pieces; the batch stops when every sentence has. Score: sum of log-probabilities.
+    """
+    with _evaluating(model):
+        B = src.size(0)
+        limits = _max_lengths(src_mask, max_len_a, max_len_b)
+        memory = model.encode(src, src_mask, need_weights)
+        state = model.init_state(memory)
+        token = src.new_full((B,), bos_id)
+        finished = torch.zeros(B, dtype=torch.bool, device=src.device)
+        lengths = torch.zeros(B, dtype=torch.long, device=src.device)
+        scores = torch.zeros(B, device=src.device)
+        tokens, steps = [], []
+        for t in range(int(limits.max())):
+            logits, state, weights = model.step(memory, state, token, need_weights)
+            log_probs = logits.log_softmax(dim=-1)  # (B, V)
+            best, token = log_probs.max(dim=-1)  # (B,)
+            scores += best.masked_fill(finished, 0.0)
+            lengths += ~finished
+            token = token.masked_fill(finished, model.pad_id)  # finished rows idle on pad
+            tokens.append(token)
+            steps.append(weights)
+            finished = finished | (token == eos_id) | (t + 1 >= limits)
+            if bool(finished.all()):
+                break
+        alignments = _stack_steps(steps)
+        if need_weights and "encoder_self" in memory:
+            alignments["encoder_self"] = memory["encoder_self"]
+        return _unpack(torch.stack(tokens, dim=1), lengths, scores, alignments, src_mask)
+
+
+def _unpack(tokens: Tensor, lengths: Tensor, scores: Tensor, alignments: dict[str, Tensor],
+            src_mask: Tensor) -> list[Hypothesis]:
+    """Batched results (B, T) -> one trimmed Hypothesis per sentence."""
+    src_lengths = src_mask.sum(dim=1).tolist()
+    hyps = []
+    rows = zip(tokens.tolist(), lengths.tolist(), scores.tolist(), strict=True)
+    for i, (row, n, score) in enumerate(rows):
+        hyps.append(Hypothesis(row[:n], score, _trim(alignments, i, n, src_lengths[i])))
+    return hyps
+
+
+@torch.inference_mode()
+def beam_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int,
+                beam_size: int = 5, length_penalty: float = 1.0, max_len_a: float = 1.5,
+                max_len_b: float = 10, need_weights: bool = True) -> list[Hypothesis]:
+    """Keep the K best partial translations of every sentence, batched as B*K rows.
+
+    Ranking: sum of log-probabilities / len ** length_penalty (len counts eos), fairseq's simple
+    penalty: 0 ranks by raw sum (which favours short outputs), 1 by mean log-probability. A
+    finished hypothesis keeps its slot, competing with its final score, until something better
+    displaces it; a sentence is done when all K of its slots hold finished hypotheses (or at its
+    length limit, as in greedy search). With K = 1 this is exactly greedy search.
+
+    Beams are reordered by back-pointers at each step (only the decoder state moves); tokens and
+    weights are recorded per step and the winner's path is traced back once at the end.
+    """
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be at least 1, not {beam_size}.")
+    with _evaluating(model):
+        B, K, device = src.size(0), beam_size, src.device
+        V = model.vocab_size
+        limits = _max_lengths(src_mask, max_len_a, max_len_b).unsqueeze(1)  # (B, 1)
+        memory = model.encode(src, src_mask, need_weights)
+        encoder_self = memory.pop("encoder_self", None)  # one per sentence, not per beam
+        # Every sentence's memory is shared by its K beams; reordering never touches it.
+        memory = select_rows(memory, torch.arange(B, device=device).repeat_interleave(K))
+        state = model.init_state(memory)
+        token = src.new_full((B * K,), bos_id)
+        sums = torch.zeros(B, K, device=device)
+        sums[:, 1:] = float("-inf")  # all beams start identical: let only beam 0 expand first
+        lengths = torch.zeros(B, K, dtype=torch.long, device=device)
+        finished = torch.zeros(B, K, dtype=torch.bool, device=device)
+        # A finished beam's one way forward: a free pad, so it keeps its sum and its slot.
+        stay = torch.full((V,), float("-inf"), device=device)
+        stay[model.pad_id] = 0.0
+        first_row = (torch.arange(B, device=device) * K).unsqueeze(1)  # (B, 1)
+        history = []  # per step: (parent row (B*K,), token (B*K,), weights of the parents)
+        for t in range(int(limits.max())):
+            logits, state, weights = model.step(memory, state, token, need_weights)
+            log_probs = logits.log_softmax(dim=-1).view(B, K, V)
+            log_probs = torch.where(finished.unsqueeze(-1), stay, log_probs)
+            candidate_sums = (sums.unsqueeze(-1) + log_probs).view(B, K * V)
+            candidate_lengths = torch.where(finished, lengths, t + 1).unsqueeze(-1)  # (B, K, 1)
+            ranked = (candidate_sums.view(B, K, V)
+                      / candidate_lengths.float() ** length_penalty).view(B, K * V)
+            _, best = ranked.topk(K, dim=-1)  # (B, K), best first
+            parent, token = best // V, best % V  # (B, K) beam of origin, new piece
+            sums = candidate_sums.gather(1, best)
+            was_finished = finished.gather(1, parent)
+            lengths = torch.where(was_finished, lengths.gather(1, parent), t + 1)
+            finished = was_finished | (token == eos_id) | (t + 1 >= limits)
+            parent_row = (first_row + parent).view(-1)  # (B*K,)
+            token = token.view(-1)
+            state = select_rows(state, parent_row)
+            history.append((parent_row, token, weights))
+            if bool(finished.all()):
+                break
+
+        # Trace each sentence's best slot back through the recorded back-pointers.
+        final = sums / lengths.float() ** length_penalty  # (B, K)
+        scores, slot = final.max(dim=1)
+        row = first_row.squeeze(1) + slot  # (B,) row of the winner after the last step
+        path_tokens, path_steps = [], []
+        for parent_row, step_tokens, weights in reversed(history):
+            path_tokens.append(step_tokens[row])
+            row = parent_row[row]  # the winner's ancestor, whose step produced these weights
+            path_steps.append({key: w.index_select(0, row) for key, w in weights.items()})
+        alignments = _stack_steps(path_steps[::-1])
+        if need_weights and encoder_self is not None:
+            alignments["encoder_self"] = encoder_self
+        tokens = torch.stack(path_tokens[::-1], dim=1)  # (B, T)
+        return _unpack(tokens, lengths.gather(1, slot.unsqueeze(1)).squeeze(1), scores,
+                       alignments, src_mask)
+
+
+@torch.inference_mode()
+def forced_alignment(model: Seq2Seq, src: Tensor, src_mask: Tensor, tgt_in: Tensor,
+                     tgt_mask: Tensor, need_weights: bool = True,
+                     eos_id: int = 3) -> list[dict[str, Tensor]]:
+    """The attention a model pays to the source while producing exactly a given target.
+
+    tgt_in (B, T) = bos + pieces; tgt_mask (B, T) True on real positions. Row t is the step that
+    emits tgt_out[t] (pieces + eos, built here with `eos_id`). Per sentence: the trimmed
+    alignments (as for a Hypothesis with T_i = tgt_mask[i].sum() tokens) plus "log_probs" (T_i,),
+    the log-probability of each target token.
+    """
+    with _evaluating(model):
+        logits, alignments = model(src, src_mask, tgt_in, need_weights=need_weights)
+        target_lengths = tgt_mask.sum(dim=1)  # (B,)
+        tgt_out = torch.cat([tgt_in[:, 1:], tgt_in.new_full((tgt_in.size(0), 1), model.pad_id)],
+                            dim=1)
+        tgt_out = tgt_out.scatter(1, (target_lengths - 1).unsqueeze(1), eos_id)  # (B, T)
+        log_probs = logits.log_softmax(dim=-1).gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
+        src_lengths = src_mask.sum(dim=1).tolist()
+        results = []
+        for i, n in enumerate(target_lengths.tolist()):
+            aligned = _trim(alignments, i, n, src_lengths[i])
+            aligned["log_probs"] = log_probs[i, :n].clone()
+            results.append(aligned)
+        return results

@@ -1,0 +1,181 @@
+"""Greedy search, beam search and forced alignment, for both model families."""
+
+import functools
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from models.gru import GRUSeq2Seq
+from models.search import Hypothesis, beam_search, forced_alignment, greedy_search
+from models.transformer import Transformer
+
+PAD, BOS, EOS = 0, 2, 3
+V = 12
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: extra threads only add overhead, and on a shared CPU they stall."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make(name: str, vocab_size: int = V):
+    torch.manual_seed(0)
+    if name == "transformer":
+        return Transformer(vocab_size, PAD, d_model=16, num_heads=2, num_encoder_layers=2,
+                           num_decoder_layers=2, d_ff=32, dropout=0.0, max_len=64).eval()
+    return GRUSeq2Seq(vocab_size, PAD, emb_dim=16, enc_hidden=12, dec_hidden=24,
+                      attention=name, attn_dim=10, dropout=0.0).eval()
+
+
+def make_src(vocab_size: int = V, lengths=(6, 3, 1)):
+    """(B, S) sources with the given lengths including eos."""
+    g = torch.Generator().manual_seed(1)
+    lengths = torch.tensor(lengths)
+    src_mask = torch.arange(int(lengths.max()))[None] < lengths[:, None]
+    src = torch.randint(4, vocab_size, src_mask.shape, generator=g).masked_fill(~src_mask, PAD)
+    src[torch.arange(len(lengths)), lengths - 1] = EOS
+    return src, src_mask
+
+
+@functools.cache
+def trained(name: str):
+    """A model after 20 Adam steps on a copy-and-shift task: unsure enough that beams disagree
+    with greedy and outputs vary in length (a random model repeats one piece forever)."""
+    model = make(name)
+    g = torch.Generator().manual_seed(2)
+    src, src_mask = make_src(lengths=(7, 6, 5, 4, 3, 3, 2, 2))
+    src = torch.randint(4, V, src.shape, generator=g).masked_fill(~src_mask, PAD)
+    src[torch.arange(8), src_mask.sum(1) - 1] = EOS
+    tgt_out = torch.where(src >= 4, 4 + (src - 4 + 1) % (V - 4), src)  # every piece + 1
+    tgt_in = torch.cat([torch.full((8, 1), BOS), tgt_out[:, :-1].masked_fill(
+        tgt_out[:, :-1] == EOS, PAD)], dim=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(20):
+        logits, _ = model(src, src_mask, tgt_in)
+        loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+def expected_shapes(name: str, T: int, S: int) -> dict:
+    if name == "transformer":
+        return {"cross": (2, 2, T, S), "decoder_self": (2, 2, T, T), "encoder_self": (2, 2, S, S)}
+    return {} if name == "none" else {"cross": (T, S)}
+
+
+def forced_check(model, src, src_mask, hyp: Hypothesis, i: int, length_penalty: float):
+    """Re-score sentence i's hypothesis teacher-forced; compare score and alignments."""
+    tokens = hyp.tokens[:-1] if hyp.tokens[-1] == EOS else hyp.tokens
+    tgt_in = torch.tensor([[BOS] + tokens])
+    forced = forced_alignment(model, src[i:i + 1], src_mask[i:i + 1], tgt_in,
+                              torch.ones_like(tgt_in, dtype=torch.bool), eos_id=EOS)[0]
+    n = len(hyp.tokens)  # the first n rows are exactly the hypothesis' tokens
+    score = forced["log_probs"][:n].sum() / n ** length_penalty
+    assert hyp.score == pytest.approx(score.item(), rel=1e-4, abs=1e-4)
+    for key, weights in hyp.alignments.items():
+        torch.testing.assert_close(weights, forced[key][..., :n, :] if key == "cross" else
+                                   forced[key][..., :n, :n] if key == "decoder_self" else
+                                   forced[key], atol=1e-5, rtol=1e-4, msg=key)
+
+
+MODELS = ["bahdanau", "luong_general", "none", "transformer"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_alignment_shapes_from_every_search(name):
+    model = trained(name)
+    src, src_mask = make_src()
+    S = src_mask.sum(1).tolist()
+    for hyps in (greedy_search(model, src, src_mask, BOS, EOS),
+                 beam_search(model, src, src_mask, BOS, EOS, beam_size=3)):
+        assert len(hyps) == 3
+        for i, hyp in enumerate(hyps):
+            shapes = {key: tuple(w.shape) for key, w in hyp.alignments.items()}
+            assert shapes == expected_shapes(name, len(hyp.tokens), S[i])
+            assert EOS not in hyp.tokens[:-1]
+    tgt_in = torch.tensor([[BOS, 5, 6, 7], [BOS, 8, PAD, PAD], [BOS, 4, 4, PAD]])
+    forced = forced_alignment(model, src, src_mask, tgt_in, tgt_in != PAD)
+    for i, (aligned, T) in enumerate(zip(forced, [4, 2, 3], strict=True)):
+        assert aligned["log_probs"].shape == (T,)
+        assert {k: tuple(w.shape) for k, w in aligned.items() if k != "log_probs"} == \
+            expected_shapes(name, T, S[i])
+    assert forced_alignment(model, src, src_mask, tgt_in, tgt_in != PAD,
+                            need_weights=False)[0].keys() == {"log_probs"}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_beam_of_one_is_greedy(name):
+    model = trained(name)
+    src, src_mask = make_src()
+    greedy = greedy_search(model, src, src_mask, BOS, EOS)
+    beam = beam_search(model, src, src_mask, BOS, EOS, beam_size=1, length_penalty=1.0)
+    for g, b in zip(greedy, beam, strict=True):
+        assert b.tokens == g.tokens
+        assert b.score * len(b.tokens) == pytest.approx(g.score, rel=1e-5)  # mean vs sum
+        assert b.alignments.keys() == g.alignments.keys()
+        for key in g.alignments:
+            torch.testing.assert_close(b.alignments[key], g.alignments[key])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_search_results_agree_with_forced_alignment(name):
+    """Scores and alignments tracked through beam reordering match a teacher-forced re-run."""
+    model = trained(name)
+    src, src_mask = make_src()
+    for i, hyp in enumerate(greedy_search(model, src, src_mask, BOS, EOS)):
+        forced_check(model, src, src_mask, hyp, i, length_penalty=0.0)
+    for i, hyp in enumerate(beam_search(model, src, src_mask, BOS, EOS, beam_size=4,
+                                        length_penalty=0.7)):
+        forced_check(model, src, src_mask, hyp, i, length_penalty=0.7)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_wide_beam_finds_the_exhaustive_best(length_penalty):
+    """With 6 pieces, 3 output steps and K = 36 >= every live prefix, beam search is exhaustive."""
+    vocab, limit = 6, 3
+    model = make("bahdanau", vocab)
+    src, src_mask = make_src(vocab, lengths=(4,))
+    candidates = [list(seq[:n]) for n in range(1, limit + 1)
+                  for seq in itertools.product(range(vocab), repeat=n)
+                  if EOS not in seq[:n - 1] and (seq[-1] == EOS or n == limit)]
+    best, best_score = None, float("-inf")
+    with torch.no_grad():
+        for seq in candidates:
+            tgt_in = torch.tensor([[BOS] + seq[:-1]])
+            log_probs = model(src, src_mask, tgt_in)[0].log_softmax(-1)[0]  # (n, V)
+            score = log_probs[torch.arange(len(seq)), seq].sum().item() / len(seq) ** length_penalty
+            if score > best_score:
+                best, best_score = seq, score
+    hyp = beam_search(model, src, src_mask, BOS, EOS, beam_size=36, max_len_a=0.0,
+                      max_len_b=limit, length_penalty=length_penalty)[0]
+    assert hyp.tokens == best
+    assert hyp.score == pytest.approx(best_score, rel=1e-5)
+
+
+def test_length_limit_per_sentence():
+    model = make("bahdanau")
+    with torch.no_grad():
+        model.out_bias[EOS] = -1e4  # never finish: every sentence runs to its own limit
+    src, src_mask = make_src()
+    for search in (greedy_search, beam_search):
+        hyps = search(model, src, src_mask, BOS, EOS, max_len_a=1.5, max_len_b=2)
+        assert [len(h.tokens) for h in hyps] == [int(1.5 * s + 2) for s in (6, 3, 1)]
+        assert all(EOS not in h.tokens for h in hyps)
+
+
+def test_search_turns_dropout_off_and_restores_the_mode():
+    model = GRUSeq2Seq(V, PAD, emb_dim=16, enc_hidden=12, dec_hidden=24, dropout=0.5)
+    src, src_mask = make_src()
+    reference = greedy_search(model.eval(), src, src_mask, BOS, EOS)
+    model.train()
+    again = greedy_search(model, src, src_mask, BOS, EOS)
+    assert model.training
+    assert [h.tokens for h in again] == [h.tokens for h in reference]

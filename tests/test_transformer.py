@@ -1,0 +1,162 @@
+"""The Transformer: attention shapes and masks, cached decoding = teacher forcing, it can learn."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from models.search import greedy_search
+from models.transformer import Transformer
+
+PAD, BOS, EOS = 0, 2, 3
+V, L, H = 20, 2, 4
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: extra threads only add overhead, and on a shared CPU they stall."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(**kwargs) -> Transformer:
+    sizes = dict(d_model=16, num_heads=H, num_encoder_layers=L, num_decoder_layers=L, d_ff=32,
+                 dropout=0.0, max_len=64)
+    return Transformer(V, PAD, **(sizes | kwargs)).eval()
+
+
+def random_batch(seed: int = 0):
+    """src with lengths 7, 4, 2 (incl. eos) and tgt_in with 6, 3, 5 real positions."""
+    g = torch.Generator().manual_seed(seed)
+    src_lengths, tgt_lengths = torch.tensor([7, 4, 2]), torch.tensor([6, 3, 5])
+    src_mask = torch.arange(7)[None] < src_lengths[:, None]
+    src = torch.randint(4, V, (3, 7), generator=g).masked_fill(~src_mask, PAD)
+    src[torch.arange(3), src_lengths - 1] = EOS
+    tgt_mask = torch.arange(6)[None] < tgt_lengths[:, None]
+    tgt_in = torch.randint(4, V, (3, 6), generator=g).masked_fill(~tgt_mask, PAD)
+    tgt_in[:, 0] = BOS
+    return src, src_mask, tgt_in, tgt_mask
+
+
+def toy_task(n_pairs: int = 16, seed: int = 0):
+    """Reverse the source and shift every symbol by 5 (mod 16): needs word order and a lookup."""
+    g = torch.Generator().manual_seed(seed)
+    pairs = []
+    for _ in range(n_pairs):
+        n = int(torch.randint(3, 7, (1,), generator=g))
+        source = torch.randint(4, V, (n,), generator=g).tolist()
+        pairs.append((source, [4 + (s - 4 + 5) % 16 for s in reversed(source)]))
+    S, T = max(len(s) for s, _ in pairs) + 1, max(len(t) for _, t in pairs) + 1
+    src = torch.full((n_pairs, S), PAD)
+    tgt_in, tgt_out = torch.full((n_pairs, T), PAD), torch.full((n_pairs, T), PAD)
+    for i, (s, t) in enumerate(pairs):
+        src[i, :len(s) + 1] = torch.tensor(s + [EOS])
+        tgt_in[i, :len(t) + 1] = torch.tensor([BOS] + t)
+        tgt_out[i, :len(t) + 1] = torch.tensor(t + [EOS])
+    return src, src != PAD, tgt_in, tgt_out, [t + [EOS] for _, t in pairs]
+
+
+def test_forward_shapes_and_weights_only_when_asked():
+    torch.manual_seed(0)
+    model = tiny()
+    src, src_mask, tgt_in, _ = random_batch()
+    logits, alignments = model(src, src_mask, tgt_in)
+    assert logits.shape == (3, 6, V) and alignments == {}
+    _, alignments = model(src, src_mask, tgt_in, need_weights=True)
+    assert alignments["cross"].shape == (3, L, H, 6, 7)
+    assert alignments["decoder_self"].shape == (3, L, H, 6, 6)
+    assert alignments["encoder_self"].shape == (3, L, H, 7, 7)
+    assert "encoder_self" not in model.encode(src, src_mask)
+
+
+def test_attention_masks_padding_and_future_exactly():
+    torch.manual_seed(0)
+    model = tiny()
+    src, src_mask, tgt_in, _ = random_batch()
+    _, alignments = model(src, src_mask, tgt_in, need_weights=True)
+    for name in ("cross", "encoder_self"):
+        weights = alignments[name]  # (B, L, H, T or S, S)
+        pads = ~src_mask[:, None, None, None, :].expand_as(weights)
+        assert torch.all(weights[pads] == 0), name
+        assert torch.all(weights[~pads] > 0), name
+    future = alignments["decoder_self"].triu(diagonal=1)
+    assert torch.all(future == 0)
+    for name, weights in alignments.items():
+        torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:-1]), msg=name)
+
+
+def test_cached_steps_equal_teacher_forced():
+    torch.manual_seed(0)
+    model = tiny()
+    src, src_mask, tgt_in, _ = random_batch()
+    logits, alignments = model(src, src_mask, tgt_in, need_weights=True)
+    memory = model.encode(src, src_mask, need_weights=True)
+    torch.testing.assert_close(memory["encoder_self"], alignments["encoder_self"])
+    state = model.init_state(memory)
+    for t in range(tgt_in.size(1)):
+        step_logits, state, weights = model.step(memory, state, tgt_in[:, t], need_weights=True)
+        torch.testing.assert_close(step_logits, logits[:, t], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(weights["cross"], alignments["cross"][:, :, :, t],
+                                   atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(weights["decoder_self"],
+                                   alignments["decoder_self"][:, :, :, t, :t + 1],
+                                   atol=1e-6, rtol=1e-5)
+        assert state["self_kv"][0][0].shape == (3, H, t + 1, 16 // H)  # one cached row per step
+    _, _, weights = model.step(memory, state, tgt_in[:, 0])
+    assert weights == {}
+
+
+def test_padding_does_not_change_a_sentence():
+    torch.manual_seed(0)
+    model = tiny()
+    src, src_mask, tgt_in, _ = random_batch()
+    logits, _ = model(src, src_mask, tgt_in)
+    alone, _ = model(src[2:, :2], src_mask[2:, :2], tgt_in[2:])  # 2 real source pieces
+    torch.testing.assert_close(alone[0], logits[2], atol=1e-5, rtol=1e-5)
+
+
+def test_future_target_pieces_do_not_change_earlier_logits():
+    torch.manual_seed(0)
+    model = tiny()
+    src, src_mask, tgt_in, _ = random_batch()
+    logits, _ = model(src, src_mask, tgt_in)
+    changed = tgt_in.clone()
+    changed[:, 3:] = 7
+    logits_changed, _ = model(src, src_mask, changed)
+    torch.testing.assert_close(logits_changed[:, :3], logits[:, :3])
+    assert not torch.allclose(logits_changed[:, 4:], logits[:, 4:])
+
+
+def test_config_rebuilds_and_clear_errors():
+    model = tiny()
+    rebuilt = Transformer(**model.config)
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == \
+        {k: v.shape for k, v in model.state_dict().items()}
+    assert model.num_parameters() == sum(p.numel() for p in model.parameters())
+    with pytest.raises(ValueError, match="divisible"):
+        tiny(num_heads=5)
+    src = torch.full((1, 65), 5)
+    with pytest.raises(ValueError, match="max_len"):
+        model.encode(src, src != PAD)
+
+
+def test_overfits_a_toy_translation_task():
+    torch.manual_seed(0)
+    model = tiny(d_model=32, d_ff=64)
+    src, src_mask, tgt_in, tgt_out, expected = toy_task()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    solved = False
+    for step in range(1, 401):
+        model.train()
+        logits, _ = model(src, src_mask, tgt_in)
+        loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % 20 == 0:
+            hyps = greedy_search(model, src, src_mask, BOS, EOS, need_weights=False)
+            if [h.tokens for h in hyps] == expected:
+                solved = True
+                break
+    assert solved, f"not solved after {step} steps, loss {loss.item():.3f}"
