@@ -141,8 +141,8 @@ class TranslationModule(L.LightningModule):
         if len(hyps) < len(refs):  # fast_dev_run or limit_val_batches: score what was seen
             refs = [refs[i] for i in sorted(hyps)]
         scores = corpus_scores([hyps[i] for i in sorted(hyps)], refs)
-        # Every rank scores its shard; BLEU is not a mean of shards, so rank 0's figure is
-        # logged as is. A single process (the default) sees the whole split.
+        # The eval loader is not sharded (use_distributed_sampler: false), so under DDP every
+        # rank translates the whole split and rank 0's corpus BLEU is the full-split figure.
         self.log(f"{prefix}_bleu", scores["bleu"], prog_bar=True, rank_zero_only=True)
         self.log(f"{prefix}_chrf", scores["chrf"], rank_zero_only=True)
         return scores
