@@ -28,7 +28,8 @@ def run_cli(args: list[str]):
 
 def common_args(tmp: Path) -> list[str]:
     return ["--data.tokenizer_dir", str(tmp / "tok"), "--trainer.logger.init_args.save_dir",
-            str(tmp / "runs"), "--trainer.enable_progress_bar", "false"]
+            str(tmp / "runs"), "--trainer.default_root_dir", str(tmp / "root"),
+            "--trainer.enable_progress_bar", "false"]
 
 
 @pytest.mark.parametrize("config", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
