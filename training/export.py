@@ -45,7 +45,7 @@ def load_lightning_checkpoint(path: str | Path) -> tuple[torch.nn.Module, Tokeni
 
 
 def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
-           weights: str = "fp16", config_file: str | None = None) -> Path:
+           weights: str = "fp16", config_file: str | None = None, note: str = "") -> Path:
     model, tokenizer, ckpt = load_lightning_checkpoint(ckpt_path)
     hp = ckpt["hyper_parameters"]
     snapshots = ckpt.get("snapshots", [])
@@ -62,7 +62,7 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
         "train_seconds": round(ckpt.get("train_seconds", 0.0)),
         "hardware": ckpt.get("hardware", ""),
         "epochs": ckpt.get("epoch", 0) + 1, "steps": ckpt.get("global_step", 0),
-        "best_val_bleu_greedy": best, "weights": weights,
+        "best_val_bleu_greedy": best, "weights": weights, "note": note,
         "command": f"python -m training fit --config {config_file}" if config_file else "",
         "curves": [{k: s.get(k) for k in ("epoch", "step", "train_loss", "val_loss", "val_bleu",
                                           "val_chrf")} for s in snapshots],
@@ -81,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluate", action="store_true", help="score val and test_2016_flickr")
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--corpus", default="auto")
+    parser.add_argument("--note", default="", help="free text for metadata, e.g. how it was run")
     args = parser.parse_args(argv)
     try:
-        folder = export(args.ckpt, args.name, args.out, args.weights, args.config)
+        folder = export(args.ckpt, args.name, args.out, args.weights, args.config, args.note)
         if args.evaluate:
             translator = Translator.load(folder)
             meta_path = folder / "metadata.json"

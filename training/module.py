@@ -13,6 +13,7 @@ show alignments emerging during training.
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Literal
 
@@ -223,7 +224,8 @@ class TranslationModule(L.LightningModule):
 
 
 def hardware_description(trainer: L.Trainer) -> str:
-    """'2 CPU threads' or '1 x NVIDIA H100 80GB HBM3': what a results table should say."""
+    """'CPU, 2 cores, 1 thread' or '1 x NVIDIA H100 80GB HBM3': what a results table says."""
     if torch.cuda.is_available() and trainer.strategy.root_device.type == "cuda":
         return f"{trainer.world_size} x {torch.cuda.get_device_name(trainer.strategy.root_device)}"
-    return f"{trainer.world_size} process(es) x {torch.get_num_threads()} CPU threads"
+    processes = f"{trainer.world_size} processes x " if trainer.world_size > 1 else ""
+    return f"CPU, {os.cpu_count()} cores, {processes}{torch.get_num_threads()} thread(s)"
