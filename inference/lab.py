@@ -1,0 +1,131 @@
+"""The O(n^2) lab: how self-attention and a GRU pass grow with the sequence length n.
+
+Legend: B batch, n sequence length, E = d_model, H heads.
+
+Self-attention compares every position with every other: n x n scores per head, computed in
+one batch of matrix products. A GRU reads the sequence one position at a time: n small steps,
+each waiting for the one before. So attention's work and memory grow as n^2 but run in
+parallel, while the GRU's grow as n but cannot be parallelised over positions. The lab measures
+both live, on this machine, at small sizes. (`load_eval` reads the other half of the lab, BLEU
+by sentence length, from what `training.evaluate` left in a model folder.)
+
+Time is measured (median wall-clock over a few repeats, after one warm-up). Memory is counted,
+not profiled: the bytes of the tensors each pass creates, read from their real sizes
+(`numel * element_size`) — for attention the (B, H, n, n) weight matrix plus the projected
+queries, keys, values and the output; for the GRU its (B, n, E) outputs and final state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from models.attention import MultiHeadAttention
+
+DEFAULT_LENGTHS = (16, 32, 64, 128, 256, 512)
+MEMORY_NOTE = ("memory counted from the sizes of the tensors each pass creates "
+               "(numel x bytes per element), not read from a profiler")
+
+
+def _nbytes(*tensors: torch.Tensor) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up: first calls pay for allocation and kernel selection
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    """Run with n torch threads, restoring the previous count afterwards."""
+    previous = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def measure_scaling(lengths: Sequence[int] = DEFAULT_LENGTHS, d_model: int = 256,
+                    num_heads: int = 8, batch: int = 1, repeats: int = 3, seed: int = 0,
+                    threads: int | None = 1) -> list[dict]:
+    """Time and memory of one self-attention layer and one GRU pass at each length n.
+
+    threads: torch threads to measure with (None: leave as is). One thread by default, so the
+    curves show how the work grows, not how well a busy machine shares its cores: tiny steps on
+    several threads spend most of their time waiting for each other.
+    Returns one row per n: n, attention_ms, gru_ms (median wall-clock), attention_weights_bytes
+    (the B*H*n*n float32 weights alone), attention_bytes (weights + q, k, v, output), gru_bytes
+    (outputs + final state).
+    """
+    with _threads(threads), torch.inference_mode():
+        return _measure(lengths, d_model, num_heads, batch, repeats, seed)
+
+
+def _measure(lengths: Sequence[int], d_model: int, num_heads: int, batch: int, repeats: int,
+             seed: int) -> list[dict]:
+    torch.manual_seed(seed)
+    attention = MultiHeadAttention(d_model, num_heads).eval()
+    gru = nn.GRU(d_model, d_model, batch_first=True).eval()
+    rows = []
+    for n in lengths:
+        x = torch.randn(batch, int(n), d_model)  # (B, n, E)
+
+        def attend(x=x):
+            return attention(x, x, x, need_weights=True)
+
+        def recur(x=x):
+            return gru(x)
+
+        attention_ms = _median_ms(attend, repeats)
+        gru_ms = _median_ms(recur, repeats)
+        # Count the tensors of one pass from their real shapes.
+        out, weights = attend()  # out (B, n, E), weights (B, H, n, n)
+        k, v = attention.project_kv(x, x)  # (B, H, n, D) each, as the pass makes them
+        q = attention.q_proj(x)  # (B, n, E): the same bytes as its (B, H, n, D) view
+        outputs, state = recur()  # (B, n, E), (1, B, E)
+        rows.append({
+            "n": int(n),
+            "attention_ms": round(attention_ms, 3),
+            "gru_ms": round(gru_ms, 3),
+            "attention_weights_bytes": _nbytes(weights),
+            "attention_bytes": _nbytes(weights, q, k, v, out),
+            "gru_bytes": _nbytes(outputs, state),
+        })
+    return rows
+
+
+# ---- BLEU by sentence length, from each model folder's eval results ---------------------------
+EVAL_SPLITS = ("test_2016_flickr", "test_2017_flickr", "val")
+
+
+def load_eval(folder: str | Path | None) -> dict | None:
+    """The evaluation a model folder ships (eval/SPLIT-beamN.json written by
+    `training.evaluate`), preferring test_2016_flickr, then test_2017_flickr, then val; None
+    if the folder has none (or none that can be read)."""
+    if folder is None or not (Path(folder) / "eval").is_dir():
+        return None
+    for split in EVAL_SPLITS:
+        paths = sorted((Path(folder) / "eval").glob(f"{split}-beam*.json"), reverse=True)
+        for path in paths:
+            try:
+                result = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if isinstance(result, dict) and isinstance(result.get("by_length"), list):
+                return result
+    return None

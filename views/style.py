@@ -1,0 +1,89 @@
+"""One look for every figure: colours, the weight scale, safe labels and safe Markdown.
+
+Plotly reads tick labels, titles and hover text as HTML, and gr.Markdown reads Markdown, so
+anything that came from a person (a sentence) or from a file (a model label) is escaped here
+before it reaches either. Subword pieces such as "</s>" or "<unk>" would otherwise vanish.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# Attention weights always run 0..1 on the same white-to-blue scale, so a darker cell means
+# the same weight in every figure of the app.
+WEIGHT_SCALE = "Blues"
+WEIGHT_RANGE = (0.0, 1.0)
+# A second, clearly different scale for divergences (lower = more alike = darker).
+DIVERGENCE_SCALE = "Viridis"
+
+FONT = dict(family="Inter, system-ui, -apple-system, Segoe UI, sans-serif", size=12,
+            color="#1F2937")
+# No plotly template: a named template is copied into every figure (about 7 kB of JSON each)
+# and validated on every build, which was most of a translation's drawing time. The few
+# styles we want are set here instead.
+TEMPLATE = "none"
+AXIS = dict(showgrid=True, gridcolor="#E8ECF2", zeroline=False, showline=True,
+            linecolor="#C9D1DC", ticks="", automargin=True)
+
+# The chapter's models keep their colour everywhere (curves, bars); others take the next free.
+MODEL_COLORS = {"gru_noattn": "#9E9E9E", "gru_bahdanau": "#1F77B4", "gru_luong": "#2CA02C",
+                "transformer": "#D62728"}
+EXTRA_COLORS = ("#9467BD", "#FF7F0E", "#8C564B", "#E377C2", "#17BECF", "#BCBD22")
+
+ZERO_WIDTH_SPACE = "\u200b"
+MAX_LABEL = 24  # longer tick labels are cut with "…" so they cannot squeeze the plot away
+
+
+def model_color(name: str, index: int = 0) -> str:
+    return MODEL_COLORS.get(name, EXTRA_COLORS[index % len(EXTRA_COLORS)])
+
+
+def escape(text: str) -> str:
+    """Text for a plotly title, label or hover box: HTML-escaped, newlines as spaces."""
+    return html.escape(str(text), quote=True).replace("\n", " ")
+
+
+def axis_labels(pieces: list[str]) -> list[str]:
+    """Escaped, unique tick labels for a category axis.
+
+    Plotly merges equal categories (two "▁the" would share one column), so each repeat gets
+    zero-width spaces appended: invisible, so the label still reads "▁the", but distinct.
+    """
+    seen: dict[str, int] = {}
+    labels = []
+    for piece in pieces:
+        piece = str(piece)
+        label = escape(piece if len(piece) <= MAX_LABEL else piece[:MAX_LABEL - 1] + "…")
+        count = seen.get(label, 0)
+        seen[label] = count + 1
+        labels.append(label + ZERO_WIDTH_SPACE * count)
+    return labels
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
+
+
+def md_escape(text: str) -> str:
+    """Text safe to put inside Markdown: HTML-escaped (no tag can run) and Markdown's own
+    markup characters backslash-escaped (no accidental bold, links or tables)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+
+
+def axis(**overrides) -> dict:
+    """One axis in the house style (grid, line, automatic margins for long tick labels, the
+    title kept clear of rotated tick labels)."""
+    title = overrides.pop("title", {})
+    if "title_text" in overrides:
+        title = {**title, "text": overrides.pop("title_text")}
+    return {**AXIS, **overrides, "title": {"standoff": 12, **title}}
+
+
+def base_layout(**overrides) -> dict:
+    """A figure layout in the house style; `overrides` win."""
+    layout = dict(template=TEMPLATE, font=FONT, paper_bgcolor="white", plot_bgcolor="white",
+                  margin=dict(l=70, r=20, t=60, b=60), hovermode="closest",
+                  hoverlabel=dict(font=dict(size=13), align="left"),
+                  xaxis=axis(), yaxis=axis())
+    layout.update(overrides)
+    return layout

@@ -1,0 +1,110 @@
+"""The training tab: one sentence's alignment epoch by epoch, and the loss and BLEU curves.
+
+Snapshots are the records `training` keeps after each validation (see `Translator.snapshots`):
+per epoch, a few fixed validation sentences forced to their reference translation, with the
+cross-attention (T, S) for a GRU, (L, T, S) already averaged over heads for a Transformer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from inference.translation import merge_to_words, word_labels
+from views.heatmaps import AlignmentView, languages
+from views.style import axis, base_layout, escape, md_escape, model_color
+
+
+def snapshot_sentences(snapshots: list[dict]) -> list[tuple[str, int]]:
+    """Dropdown choices (source sentence, index) for the sentences a model's snapshots hold."""
+    if not snapshots:
+        return []
+    return [(s.get("source", f"sentence {i + 1}"), i)
+            for i, s in enumerate(snapshots[-1].get("sentences", []))]
+
+
+def snapshot_layers(snapshots: list[dict]) -> int:
+    """Number of layers in the snapshots' cross matrices (1 for a GRU, 0 without attention)."""
+    for record in snapshots:
+        for sentence in record.get("sentences", []):
+            cross = sentence.get("cross")
+            if cross is not None:
+                return np.asarray(cross).shape[0] if np.ndim(cross) == 3 else 1
+    return 0
+
+
+def snapshot_view(snapshots: list[dict], model: str, metadata: dict, epoch_index: int,
+                  sentence_index: int = 0, layer: int | None = None,
+                  words: bool = False) -> tuple[AlignmentView | None, str]:
+    """The alignment of one sentence after one epoch, and a Markdown line about that epoch.
+
+    epoch_index counts snapshots from 0; layer is 0-based (None: the last) for a Transformer.
+    The view is None (and the text says why) when there is nothing to draw.
+    """
+    label = metadata.get("label", model)
+    if not snapshots:
+        return None, f"**{md_escape(label)}** shipped no training snapshots."
+    epoch_index = int(np.clip(epoch_index, 0, len(snapshots) - 1))
+    record = snapshots[epoch_index]
+    sentences = record.get("sentences", [])
+    if not sentences:
+        return None, "This snapshot holds no sentences."
+    sentence = sentences[int(np.clip(sentence_index, 0, len(sentences) - 1))]
+    bleu = record.get("val_bleu")
+    text = (f"**Epoch {record.get('epoch', epoch_index) + 1}** "
+            f"(snapshot {epoch_index + 1} of {len(snapshots)})"
+            + (f" · validation BLEU {bleu:.1f}" if isinstance(bleu, int | float) else "")
+            + f"  \nReference: {md_escape(sentence.get('reference', ''))}"
+            + f"  \nModel's own translation at this epoch: "
+              f"{md_escape(sentence.get('hypothesis', ''))}")
+    cross = sentence.get("cross")
+    if cross is None:
+        return None, text + "  \n*No alignment: this model has no attention.*"
+    matrix = np.asarray(cross, dtype=np.float64)
+    detail = f"cross-attention after epoch {record.get('epoch', epoch_index) + 1}"
+    if matrix.ndim == 3:  # (L, T, S), heads already averaged
+        L = matrix.shape[0]
+        layer = L - 1 if layer is None or not 0 <= int(layer) < L else int(layer)
+        matrix = matrix[layer]
+        detail += f" · layer {layer + 1} of {L}, mean of heads"
+    rows, columns = list(sentence["target_pieces"]), list(sentence["source_pieces"])
+    if words:
+        matrix = merge_to_words(matrix, rows, columns)
+        rows, columns = word_labels(rows), word_labels(columns)
+        detail += " · words"
+    src_lang, tgt_lang = languages(metadata)
+    view = AlignmentView(model, label, "cross", detail, matrix, rows, columns,
+                         f"{tgt_lang} reference (forced)", f"{src_lang} (read)")
+    return view, text
+
+
+def curves_figure(curves: dict[str, tuple[str, list[dict]]]) -> go.Figure | None:
+    """Loss (train solid, validation dashed) and validation BLEU per epoch, every model.
+
+    curves: name -> (label, metadata["curves"]). None when no model has curves.
+    """
+    curves = {name: c for name, c in curves.items() if c[1]}
+    if not curves:
+        return None
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "Loss (solid: training, dashed: validation)", "Validation BLEU (greedy)"))
+    for i, (name, (label, points)) in enumerate(curves.items()):
+        epochs = [p.get("epoch", j) + 1 for j, p in enumerate(points)]
+        color = model_color(name, i)
+        for key, dash, col, show in (("train_loss", "solid", 1, True),
+                                     ("val_loss", "dash", 1, False),
+                                     ("val_bleu", "solid", 2, False)):
+            values = [p.get(key) for p in points]
+            if all(v is None for v in values):
+                continue
+            figure.add_trace(go.Scatter(
+                x=epochs, y=values, mode="lines+markers", name=escape(label),
+                legendgroup=name, showlegend=show, line=dict(color=color, dash=dash),
+                hovertemplate=(f"{escape(label)}<br>epoch %{{x}}<br>{key} %{{y:.2f}}"
+                               "<extra></extra>")),
+                row=1, col=col)
+    figure.update_layout(**base_layout(height=380, legend=dict(orientation="h", y=-0.2)))
+    figure.update_xaxes(**axis(title_text="epoch", dtick=1))
+    figure.update_yaxes(**axis())
+    return figure
