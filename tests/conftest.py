@@ -23,3 +23,12 @@ def multi30k_dir() -> Path:
     if not (SHARED_CORPUS / "train.en").exists():
         pytest.skip(f"the Multi30K corpus is not at {SHARED_CORPUS} (set MULTI30K_DIR to run this)")
     return SHARED_CORPUS
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: extra threads only add overhead, and on a shared CPU they stall."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

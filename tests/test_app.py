@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from app_fixtures import ROOT, build_checkpoints
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
+from tests.app_fixtures import ROOT, build_checkpoints
 
 MODELS = ["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"]
 

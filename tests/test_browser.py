@@ -10,9 +10,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from app_fixtures import ROOT, build_checkpoints
 
 import app
+from tests.app_fixtures import ROOT, build_checkpoints
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from app_fixtures import HEADS, LAYERS, build_checkpoints
 
 from inference import InputError, lab, load_all
 from inference import compare as C
+from tests.app_fixtures import HEADS, LAYERS, build_checkpoints
 
 LN2 = np.log(2.0)
 

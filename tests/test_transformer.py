@@ -2,59 +2,18 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from models.search import greedy_search
 from models.transformer import Transformer
+from tests.toy import PAD, V, overfit, random_batch
 
-PAD, BOS, EOS = 0, 2, 3
-V, L, H = 20, 2, 4
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead, and on a shared CPU they stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+L, H = 2, 4
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**kwargs) -> Transformer:
     sizes = dict(d_model=16, num_heads=H, num_encoder_layers=L, num_decoder_layers=L, d_ff=32,
                  dropout=0.0, max_len=64)
     return Transformer(V, PAD, **(sizes | kwargs)).eval()
-
-
-def random_batch(seed: int = 0):
-    """src with lengths 7, 4, 2 (incl. eos) and tgt_in with 6, 3, 5 real positions."""
-    g = torch.Generator().manual_seed(seed)
-    src_lengths, tgt_lengths = torch.tensor([7, 4, 2]), torch.tensor([6, 3, 5])
-    src_mask = torch.arange(7)[None] < src_lengths[:, None]
-    src = torch.randint(4, V, (3, 7), generator=g).masked_fill(~src_mask, PAD)
-    src[torch.arange(3), src_lengths - 1] = EOS
-    tgt_mask = torch.arange(6)[None] < tgt_lengths[:, None]
-    tgt_in = torch.randint(4, V, (3, 6), generator=g).masked_fill(~tgt_mask, PAD)
-    tgt_in[:, 0] = BOS
-    return src, src_mask, tgt_in, tgt_mask
-
-
-def toy_task(n_pairs: int = 16, seed: int = 0):
-    """Reverse the source and shift every symbol by 5 (mod 16): needs word order and a lookup."""
-    g = torch.Generator().manual_seed(seed)
-    pairs = []
-    for _ in range(n_pairs):
-        n = int(torch.randint(3, 7, (1,), generator=g))
-        source = torch.randint(4, V, (n,), generator=g).tolist()
-        pairs.append((source, [4 + (s - 4 + 5) % 16 for s in reversed(source)]))
-    S, T = max(len(s) for s, _ in pairs) + 1, max(len(t) for _, t in pairs) + 1
-    src = torch.full((n_pairs, S), PAD)
-    tgt_in, tgt_out = torch.full((n_pairs, T), PAD), torch.full((n_pairs, T), PAD)
-    for i, (s, t) in enumerate(pairs):
-        src[i, :len(s) + 1] = torch.tensor(s + [EOS])
-        tgt_in[i, :len(t) + 1] = torch.tensor([BOS] + t)
-        tgt_out[i, :len(t) + 1] = torch.tensor(t + [EOS])
-    return src, src != PAD, tgt_in, tgt_out, [t + [EOS] for _, t in pairs]
 
 
 def test_forward_shapes_and_weights_only_when_asked():
@@ -143,20 +102,4 @@ def test_config_rebuilds_and_clear_errors():
 
 def test_overfits_a_toy_translation_task():
     torch.manual_seed(0)
-    model = tiny(d_model=32, d_ff=64)
-    src, src_mask, tgt_in, tgt_out, expected = toy_task()
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    solved = False
-    for step in range(1, 401):
-        model.train()
-        logits, _ = model(src, src_mask, tgt_in)
-        loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % 20 == 0:
-            hyps = greedy_search(model, src, src_mask, BOS, EOS, need_weights=False)
-            if [h.tokens for h in hyps] == expected:
-                solved = True
-                break
-    assert solved, f"not solved after {step} steps, loss {loss.item():.3f}"
+    assert overfit(tiny(d_model=32, d_ff=64), lr=3e-3)

@@ -1,0 +1,82 @@
+"""The README's results table, read from the shipped model folders' metadata.
+
+    python bench/results_table.py [--checkpoints checkpoints]
+
+Prints a Markdown table (parameters, folder size, training wall time and hardware, val and
+test_2016_flickr BLEU/chrF with the beam used, and the command that reproduces each row) next
+to published figures, and a by-length BLEU table from each folder's eval JSON. Writes
+bench/results/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = ("gru_noattn", "gru_bahdanau", "gru_luong", "transformer")
+PUBLISHED = [
+    ("bentrevett/pytorch-seq2seq, GRU + Bahdanau (de→en)", "28.3"),
+    ("bentrevett/pytorch-seq2seq, Transformer (de→en)", "36.5"),
+    ("Wu et al. 2021, Transformer-tiny (en→de)", "41.0"),
+]
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
+    args = parser.parse_args()
+    root = Path(args.checkpoints)
+    names = [n for n in ORDER if (root / n / "metadata.json").exists()]
+    rows = []
+    for name in names:
+        meta = json.loads((root / name / "metadata.json").read_text())
+        rows.append({**meta, "folder_bytes": folder_bytes(root / name)})
+    print("| model | parameters | size | training (wall) | hardware | val BLEU / chrF | "
+          "test_2016 BLEU / chrF | test_2016 BLEU (lowercased) | reproduce |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
+    for r in rows:
+        val, test = r.get("val", {}), r.get("test_2016_flickr", {})
+        beam = test.get("beam", val.get("beam", "?"))
+        print(f"| {r['label']} | {r['parameters'] / 1e6:.2f} M | "
+              f"{r['folder_bytes'] / 2**20:.1f} MiB ({r.get('weights')}) | "
+              f"{r.get('train_seconds', 0) / 60:.0f} min, {r.get('epochs')} epochs | "
+              f"{r.get('hardware', '')} | "
+              f"{val.get('bleu', float('nan')):.1f} / {val.get('chrf', float('nan')):.1f} | "
+              f"**{test.get('bleu', float('nan')):.1f}** / {test.get('chrf', float('nan')):.1f} | "
+              f"{test.get('bleu_lowercase', float('nan')):.1f} | `{r.get('command', '')}` "
+              f"(beam {beam}) |")
+    for label, bleu in PUBLISHED:
+        print(f"| {label} | | | | | | {bleu} (published) | | |")
+    if rows:
+        signature = rows[0].get("test_2016_flickr", {}).get("bleu_signature", "")
+        print(f"\nsacreBLEU signature: `{signature}`")
+    print("\nBLEU by source length (test_2016_flickr, beam 5):\n")
+    by_length = {}
+    for name in names:
+        evals = sorted((root / name / "eval").glob("test_2016_flickr-beam*.json"))
+        if evals:
+            by_length[name] = json.loads(evals[-1].read_text())["by_length"]
+    if by_length:
+        buckets = [row["bucket"] for row in next(iter(by_length.values()))]
+        print("| words | " + " | ".join(buckets) + " |")
+        print("| --- |" + " ---: |" * len(buckets))
+        counts = [str(row["sentences"]) for row in next(iter(by_length.values()))]
+        print("| sentences | " + " | ".join(counts) + " |")
+        for name, buckets_rows in by_length.items():
+            label = next(r["label"] for r in rows if r["name"] == name)
+            print(f"| {label} | " + " | ".join(f"{b['bleu']:.1f}" for b in buckets_rows) + " |")
+    out = ROOT / "bench" / "results" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"models": rows, "by_length": by_length}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
