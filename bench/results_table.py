@@ -38,7 +38,8 @@ def main() -> int:
     for name in names:
         meta = json.loads((root / name / "metadata.json").read_text())
         rows.append({**meta, "folder_bytes": folder_bytes(root / name)})
-    print("| model | parameters | size | training (wall) | hardware | val BLEU / chrF | "
+    print("| model | parameters | size | training to the shipped checkpoint | how | "
+          "val BLEU / chrF | "
           "test_2016 BLEU / chrF | test_2016 BLEU (lowercased) | reproduce |")
     print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
     for r in rows:
@@ -47,7 +48,7 @@ def main() -> int:
         print(f"| {r['label']} | {r['parameters'] / 1e6:.2f} M | "
               f"{r['folder_bytes'] / 2**20:.1f} MiB ({r.get('weights')}) | "
               f"{r.get('train_seconds', 0) / 60:.0f} min, {r.get('epochs')} epochs | "
-              f"{r.get('hardware', '')} | "
+              f"{r.get('note') or r.get('hardware', '')} | "
               f"{val.get('bleu', float('nan')):.1f} / {val.get('chrf', float('nan')):.1f} | "
               f"**{test.get('bleu', float('nan')):.1f}** / {test.get('chrf', float('nan')):.1f} | "
               f"{test.get('bleu_lowercase', float('nan')):.1f} | `{r.get('command', '')}` "

@@ -1,5 +1,6 @@
 """`python -m training fit|validate|test|predict --config training/configs/NAME.yaml`."""
 
+import logging
 import sys
 
 from data import CorpusError
@@ -7,6 +8,12 @@ from inference.checkpoint import CheckpointError
 from training.cli import main
 
 sys.argv[0] = "python -m training"
+# Our own progress lines (corpus sizes, pairs dropped, tokenizer trained or reused) on stderr.
+handler = logging.StreamHandler()
+handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+for name in ("data", "training"):
+    logging.getLogger(name).addHandler(handler)
+    logging.getLogger(name).setLevel(logging.INFO)
 try:
     main()
 except (CorpusError, CheckpointError, FileNotFoundError) as err:
