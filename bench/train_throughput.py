@@ -5,8 +5,7 @@
 For each YAML config: real Multi30K batches at the config's token budget, full training steps
 (forward, backward, AdamW), target tokens per second; the FLOPs of one step counted by torch's
 FlopCounterMode; and a 2048^3 fp32 matrix multiply measured in the same run. The ratio
-achieved-FLOP/s : matmul-FLOP/s says how much of the machine a model's training uses (a GRU's
-small sequential steps use far less of it than a Transformer's large matrix multiplies).
+achieved-FLOP/s : matmul-FLOP/s says how much of the machine a model's training uses.
 Prints a table and writes bench/results/train_throughput.json.
 """
 
