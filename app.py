@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from inference import InputError, lab, load_all
+from inference import InputError, lab, load_all, serve_threads
 from inference import compare as comparing
 from views import captions, export, heatmaps, text
 from views import compare as compare_views
@@ -456,7 +456,7 @@ def no_model_api() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    comparing.serve_threads(int(os.environ.get("TRANSLATE_THREADS", "1")))
+    serve_threads(int(os.environ.get("TRANSLATE_THREADS", "1")))
     build_demo().launch(**LAUNCH_OPTIONS)
 
 

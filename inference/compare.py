@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import torch
 
 from inference.translation import Translation, merge_to_words
 from inference.translator import InputError, Translator, clean_text
@@ -27,19 +26,6 @@ from inference.translator import InputError, Translator, clean_text
 # pastes are cut before cleaning so a huge paste costs nothing.
 MAX_INPUT_CHARS = 10_000
 LN2 = float(np.log(2.0))
-
-
-# ---- serving ----------------------------------------------------------------------------------
-def serve_threads(n: int = 1) -> None:
-    """Give each translation n torch threads (call once, before serving).
-
-    A server translates a few requests at once (the app's queue concurrency), each a string of
-    tiny batch-1 steps that gain little from several threads. With one thread per request the
-    cores stay busy without one request's threads waiting on each other: on a shared 2-core
-    machine under load, the four fixture models took a median 42 ms with one thread against
-    363 ms with two.
-    """
-    torch.set_num_threads(max(1, int(n)))
 
 
 # ---- every model at once ---------------------------------------------------------------------

@@ -70,7 +70,7 @@ class TranslationModule(L.LightningModule):
         self._step_start = time.perf_counter()
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        loss, tokens = self.loss(batch)
+        loss, _ = self.loss(batch)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(batch))
         self._epoch_train_loss.append(loss.item())
         return loss
@@ -182,14 +182,14 @@ class TranslationModule(L.LightningModule):
             aligned = forced_alignment(self.model, batch.src, batch.src_mask, batch.tgt_in,
                                        batch.tgt_mask)
             hyps = self._translate(batch)
-            for (src, ref), hyp, a in zip(pairs, hyps, aligned):
+            for (src, ref), (_, src_ids, ref_ids), hyp, a in zip(pairs, items, hyps, aligned):
                 cross = a.get("cross")
                 if cross is not None and cross.dim() == 4:  # (L, H, T, S): keep layers, mean heads
                     cross = cross.mean(dim=1)
                 record["sentences"].append({
                     "source": src, "reference": ref, "hypothesis": hyp,
-                    "source_pieces": [tok.id_to_piece(i) for i in tok.encode(src)] + ["</s>"],
-                    "target_pieces": [tok.id_to_piece(i) for i in tok.encode(ref)] + ["</s>"],
+                    "source_pieces": [tok.id_to_piece(i) for i in src_ids] + ["</s>"],
+                    "target_pieces": [tok.id_to_piece(i) for i in ref_ids] + ["</s>"],
                     "cross": None if cross is None else
                     torch.round(cross.float().cpu(), decimals=3).tolist(),
                 })
