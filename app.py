@@ -205,9 +205,13 @@ def heads_tab(models: Shipped) -> SimpleNamespace:
                              value=models.info[first]["layers"] - 1, label="Layer",
                              elem_id="grid-layer")
         grid = gr.Plot(show_label=False, elem_id="head-grid")
-    model.change(lambda n: gr.Radio(heatmaps.layer_choices(models.info[n]["layers"]),
-                                    value=models.info[n]["layers"] - 1),
-                 model, layer, **QUIET)
+    def layer_picker(name: str, attention: str) -> gr.Radio:
+        # A deep encoder under a shallow decoder: each kind has its own number of layers.
+        layers = models.info[name]["kind_layers"].get(attention, models.info[name]["layers"])
+        return gr.Radio(heatmaps.layer_choices(layers), value=layers - 1)
+
+    model.change(layer_picker, [model, kind], layer, **QUIET)
+    kind.change(layer_picker, [model, kind], layer, **QUIET)
     return SimpleNamespace(model=model, kind=kind, layer=layer, grid=grid, caption=grid_caption)
 
 

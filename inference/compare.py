@@ -169,15 +169,21 @@ PROBE = "A dog runs."
 
 
 def attention_info(translator: Translator) -> dict:
-    """{"has_attention", "layers", "heads"} of a model, read from one short translation (so the
-    app can build a layer and head picker without knowing model internals). layers and heads
-    are 0 for a model whose alignment is a single (T, S) matrix or that has none."""
-    cross = translator.translate(PROBE).alignments.get("cross")
+    """{"has_attention", "layers", "heads", "kind_layers"} of a model, read from one short
+    translation (so the app can build a layer and head picker without knowing model internals).
+
+    layers and heads are those of the cross-attention, 0 for a model whose alignment is a single
+    (T, S) matrix or that has none; kind_layers maps every multi-head kind ("cross",
+    "decoder_self", "encoder_self") to its number of layers, which differ when the encoder is
+    deeper than the decoder."""
+    alignments = translator.translate(PROBE).alignments
+    kind_layers = {kind: int(np.shape(m)[0]) for kind, m in alignments.items() if np.ndim(m) == 4}
+    cross = alignments.get("cross")
     if cross is None:
-        return {"has_attention": False, "layers": 0, "heads": 0}
+        return {"has_attention": False, "layers": 0, "heads": 0, "kind_layers": kind_layers}
     shape = np.shape(cross)
     return {"has_attention": True, "layers": shape[0] if len(shape) == 4 else 0,
-            "heads": shape[1] if len(shape) == 4 else 0}
+            "heads": shape[1] if len(shape) == 4 else 0, "kind_layers": kind_layers}
 
 
 def similarity(aligned: Mapping[str, Translation], reference: str, words: bool = False) -> dict:

@@ -43,6 +43,15 @@ def sinusoidal_positions(max_len: int, d_model: int) -> Tensor:
     return table
 
 
+def source_mask(src_mask: Tensor) -> Tensor | None:
+    """`padding_mask(src_mask)` (B, 1, 1, S), or None when no position is padding.
+
+    A lone sentence (every translation the app makes) has no padding; attention then skips the
+    masking it would do at every layer and step for an all-True mask, with the same result.
+    """
+    return None if bool(src_mask.all()) else padding_mask(src_mask)
+
+
 class FeedForward(nn.Sequential):
     """Position-wise E -> F -> E with ReLU."""
 
@@ -90,9 +99,9 @@ class DecoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, cache: tuple[Tensor, Tensor], self_mask: Tensor | None,
-                cross_kv: tuple[Tensor, Tensor], cross_mask: Tensor, need_weights: bool):
+                cross_kv: tuple[Tensor, Tensor], cross_mask: Tensor | None, need_weights: bool):
         """x (B, T, E); cache k, v (B, H, t, D); self_mask (T, t + T) or None;
-        cross_kv k, v (B, H, S, D); cross_mask (B, 1, 1, S).
+        cross_kv k, v (B, H, S, D); cross_mask (B, 1, 1, S) or None.
 
         Returns x, the new cache (B, H, t + T, D) each, self weights (B, H, T, t + T) and cross
         weights (B, H, T, S), the weights None unless asked.
@@ -154,17 +163,18 @@ class Transformer(Seq2Seq):
     def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> dict:
         """src, src_mask (B, S) -> memory dict.
 
-        memory: "src_mask" (B, S); "cross_kv", one (k, v) pair (B, H, S, D) per decoder layer,
-        projected once here; with need_weights, "encoder_self" (B, L, H, S, S).
+        memory: "src_mask" (B, S); "cross_mask" (B, 1, 1, S) or None (see `source_mask`);
+        "cross_kv", one (k, v) pair (B, H, S, D) per decoder layer, projected once here; with
+        need_weights, "encoder_self" (B, L, H, S, S).
         """
         x = self._embed(src)  # (B, S, E)
-        mask = padding_mask(src_mask)  # (B, 1, 1, S)
+        mask = source_mask(src_mask)  # (B, 1, 1, S) or None
         weights = []
         for layer in self.encoder_layers:
             x, w = layer(x, mask, need_weights)
             weights.append(w)
         x = self.encoder_norm(x)
-        memory = {"src_mask": src_mask,
+        memory = {"src_mask": src_mask, "cross_mask": mask,
                   "cross_kv": [layer.cross_attn.project_kv(x, x) for layer in self.decoder_layers]}
         if need_weights:
             memory["encoder_self"] = torch.stack(weights, dim=1)  # (B, L, H, S, S)
@@ -189,7 +199,7 @@ class Transformer(Seq2Seq):
         x = self._embed(tokens, offset)  # (B, N, E)
         # One new position may see every cached one, so a step needs no mask.
         self_mask = causal_mask(N, tokens.device, offset) if N > 1 else None
-        cross_mask = padding_mask(memory["src_mask"])  # (B, 1, 1, S)
+        cross_mask = memory["cross_mask"]  # (B, 1, 1, S) or None
         new_caches, self_weights, cross_weights = [], [], []
         layers = zip(self.decoder_layers, caches, memory["cross_kv"], strict=True)
         for layer, cache, cross_kv in layers:

@@ -138,6 +138,17 @@ def test_transformer_heads_tab_shows_small_multiples(page):
     }""")
     data = plot_data(page, "head-grid")
     assert data["traces"] == 4 and data["x"][0] == "&lt;s&gt;"
+    assert page.locator("#grid-layer input").count() == 2  # the decoder's layers
+    # The encoder is deeper than the decoder: its kind offers its own layers, the last one shown.
+    page.locator("#grid-kind").get_by_label("encoder self-attention").check()
+    page.wait_for_function("""() => {
+        const gd = document.querySelector("#head-grid .js-plotly-plot");
+        return gd && gd.layout.title.text.includes("encoder self-attention · layer 3 of 3");
+    }""")
+    assert page.locator("#grid-layer input").count() == 3
+    page.locator("#grid-layer").get_by_label("1", exact=True).check()
+    page.wait_for_function("""() => document.querySelector("#head-grid .js-plotly-plot")
+        .layout.title.text.includes("layer 1 of 3")""")
     page.get_by_role("tab", name="Side by side").click()
 
 

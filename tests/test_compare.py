@@ -9,7 +9,7 @@ import pytest
 
 from inference import InputError, lab, load_all
 from inference import compare as C
-from tests.app_fixtures import HEADS, LAYERS, build_checkpoints
+from tests.app_fixtures import ENCODER_LAYERS, HEADS, LAYERS, build_checkpoints
 
 LN2 = np.log(2.0)
 
@@ -128,9 +128,13 @@ def test_similarity_ranks_every_head_against_the_reference(translators, words):
 
 def test_attention_info_reads_layers_and_heads(translators):
     infos = {name: C.attention_info(t) for name, t in translators.items()}
-    assert infos["gru_noattn"] == {"has_attention": False, "layers": 0, "heads": 0}
-    assert infos["gru_bahdanau"] == {"has_attention": True, "layers": 0, "heads": 0}
-    assert infos["transformer"] == {"has_attention": True, "layers": LAYERS, "heads": HEADS}
+    assert infos["gru_noattn"] == {"has_attention": False, "layers": 0, "heads": 0,
+                                   "kind_layers": {}}
+    assert infos["gru_bahdanau"] == {"has_attention": True, "layers": 0, "heads": 0,
+                                     "kind_layers": {}}
+    assert infos["transformer"] == {
+        "has_attention": True, "layers": LAYERS, "heads": HEADS,
+        "kind_layers": {"cross": LAYERS, "decoder_self": LAYERS, "encoder_self": ENCODER_LAYERS}}
 
 
 # ---- the lab ------------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ def test_padding_does_not_change_a_sentence():
     logits, _ = model(src, src_mask, tgt_in)
     alone, _ = model(src[2:, :2], src_mask[2:, :2], tgt_in[2:])  # 2 real source pieces
     torch.testing.assert_close(alone[0], logits[2], atol=1e-5, rtol=1e-5)
+    # The lone sentence took the unmasked path (nothing to mask), the batch the masked one.
+    assert model.encode(src[2:, :2], src_mask[2:, :2])["cross_mask"] is None
+    assert model.encode(src, src_mask)["cross_mask"].shape == (src.size(0), 1, 1, src.size(1))
 
 
 def test_future_target_pieces_do_not_change_earlier_logits():
