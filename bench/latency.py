@@ -3,7 +3,8 @@
     python bench/latency.py [--checkpoints checkpoints] [--runs 50] [--threads 2]
 
 Times `Translator.translate` (tokenising, search with every attention matrix, detokenising)
-on a 15-word sentence, median and p95 over --runs calls after warm-up, and prints a table and
+on a 15-word sentence, median and p95 over --runs calls after warm-up, and greedy's two parts
+(the encoder, run once, and the mean decoder step, run once per output piece); prints a table and
 writes bench/results/latency.json. Models without a shipped folder are built from their
 training config with random weights (marked "random init": they may not stop early, so their
 figures are an upper bound).
@@ -59,6 +60,32 @@ def measure(translator: Translator, beam: int, runs: int) -> dict:
             "alignments": {k: list(v.shape) for k, v in out.alignments.items()}}
 
 
+@torch.inference_mode()
+def breakdown(translator: Translator, runs: int) -> dict:
+    """Where greedy decoding's time goes: the encoder once, then one decoder step per output piece.
+
+    Feeds the greedy output back through `step` (alignments on) and times both parts, so the
+    per-step cost that grows with the output length is seen apart from the one-off encoding.
+    """
+    model, tok = translator.model, translator.tokenizer
+    _, ids, _ = translator.prepare(SENTENCE)
+    batch = translator._batch([ids])
+    hyp = translator._search(batch, 1, need_weights=True)[0]
+    fed = [tok.bos_id] + hyp.tokens[:-1]
+    encode_times, step_times = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        memory = model.encode(batch.src, batch.src_mask, need_weights=True)
+        encode_times.append((time.perf_counter() - start) * 1000)
+        state = model.init_state(memory)
+        start = time.perf_counter()
+        for piece in fed:
+            _, state, _ = model.step(memory, state, torch.tensor([piece]), need_weights=True)
+        step_times.append((time.perf_counter() - start) * 1000 / len(fed))
+    return {"encode_ms": round(statistics.median(encode_times), 2),
+            "step_ms": round(statistics.median(step_times), 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
@@ -81,19 +108,25 @@ def main() -> int:
                     continue
                 tokenizer = Tokenizer.load(shipped[0])
             translator, source = random_translator(name, tokenizer), "random init"
+        parts = breakdown(translator, args.runs)
         for beam in (1, 5):
             m = measure(translator, beam, args.runs)
             rows.append({"model": name, "weights": source, "beam": beam,
                          "parameters": translator.model.num_parameters(), **m,
                          "target_ms": TARGETS_MS[beam],
-                         "meets_target": m["median_ms"] <= TARGETS_MS[beam]})
+                         "meets_target": m["median_ms"] <= TARGETS_MS[beam],
+                         **(parts if beam == 1 else {})})
     header = f"{'model':<14}{'weights':<13}{'beam':>5}{'median ms':>11}{'p95 ms':>9}" \
-             f"{'target':>8}{'out pieces':>12}"
+             f"{'target':>8}{'out pieces':>12}{'encode ms':>11}{'ms/step':>9}"
     print(header)
     print("-" * len(header))
     for r in rows:
+        parts = f"{r['encode_ms']:>11.2f}{r['step_ms']:>9.3f}" if "step_ms" in r else ""
         print(f"{r['model']:<14}{r['weights']:<13}{r['beam']:>5}{r['median_ms']:>11.2f}"
-              f"{r['p95_ms']:>9.2f}{'<=' + str(int(r['target_ms'])):>8}{r['target_pieces']:>12}")
+              f"{r['p95_ms']:>9.2f}{'<=' + str(int(r['target_ms'])):>8}{r['target_pieces']:>12}"
+              + parts)
+    print("encode ms / ms/step: greedy's two parts, the encoder once and one decoder step per "
+          "output piece (alignments on)")
     result = {"sentence": SENTENCE, "threads": args.threads, "runs": args.runs,
               "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
               "cpus": torch.get_num_threads(), "rows": rows}

@@ -1,0 +1,32 @@
+"""The latency benchmark runs end to end and writes its table; it never judges the times."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.app_fixtures import build_checkpoints
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_latency_bench_writes_every_model_and_greedys_two_parts(tmp_path):
+    checkpoints = build_checkpoints(tmp_path / "checkpoints")
+    output = tmp_path / "latency.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "latency.py"), "--checkpoints",
+                          str(checkpoints), "--runs", "2", "--threads", "1", "--output",
+                          str(output)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "ms/step" in run.stdout
+    rows = json.loads(output.read_text())["rows"]
+    names = ["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"]
+    assert [(r["model"], r["beam"]) for r in rows] == [(n, b) for n in names for b in (1, 5)]
+    for row in rows:
+        assert row["weights"] == "shipped" and row["median_ms"] > 0
+        assert row["meets_target"] == (row["median_ms"] <= row["target_ms"])
+        if row["beam"] == 1:
+            assert row["encode_ms"] > 0 and row["step_ms"] > 0
+    transformer = next(r for r in rows if r["model"] == "transformer")
+    assert set(transformer["alignments"]) == {"cross", "decoder_self", "encoder_self"}
