@@ -114,6 +114,26 @@ def test_export_load_translate_identical(tiny_run, tmp_path):
     assert (folder / "snapshots.json").exists()
 
 
+def test_export_averages_checkpoints_of_one_run(tiny_run, tmp_path):
+    _, _, ckpt, _ = tiny_run
+    model, _, raw = load_lightning_checkpoint(ckpt)
+    shifted = {k: v + 1.0 if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
+    other = tmp_path / "other.ckpt"
+    torch.save({**raw, "state_dict": shifted, "epoch": 7}, other)
+    folder = export(ckpt, "tiny", tmp_path, weights="fp32", average=[other])
+    loaded, *_ = load_folder(folder)
+    for name, w in model.state_dict().items():
+        if w.is_floating_point():
+            torch.testing.assert_close(loaded.state_dict()[name], w + 0.5)
+    assert json.loads((folder / "metadata.json").read_text())["averaged_with_epochs"] == [7]
+    sizes = raw["model_spec"]["init_args"]
+    wider = {**raw, "model_spec": {**raw["model_spec"],
+                                   "init_args": {**sizes, "d_model": 2 * sizes["d_model"]}}}
+    torch.save(wider, tmp_path / "wider.ckpt")
+    with pytest.raises(CheckpointError, match="different model"):
+        export(ckpt, "tiny", tmp_path, average=[tmp_path / "wider.ckpt"])
+
+
 @pytest.mark.parametrize("weights", ["fp16", "int8"])
 def test_compact_weights_stay_close(tiny_run, tmp_path, weights):
     _, _, ckpt, _ = tiny_run
