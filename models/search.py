@@ -98,33 +98,41 @@ def greedy_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eo
 
     src, src_mask (B, S). Sentence i stops at eos or after int(max_len_a * S_i + max_len_b)
     pieces; the batch stops when every sentence has. Score: sum of log-probabilities.
+
+    The loop only picks pieces and watches for the end; lengths and scores are worked out once
+    afterwards (a sentence that is done keeps decoding while others finish, and what it adds past
+    its end is cut off), so each step costs the model's step and little else.
     """
     with _evaluating(model):
         B = src.size(0)
-        limits = _max_lengths(src_mask, max_len_a, max_len_b)
+        limits = _max_lengths(src_mask, max_len_a, max_len_b)  # (B,)
         memory = model.encode(src, src_mask, need_weights)
         state = model.init_state(memory)
         token = src.new_full((B,), bos_id)
-        finished = torch.zeros(B, dtype=torch.bool, device=src.device)
-        lengths = torch.zeros(B, dtype=torch.long, device=src.device)
-        scores = torch.zeros(B, device=src.device)
-        tokens, steps = [], []
+        at_limit = limits.le(torch.arange(1, int(limits.max()) + 1, device=src.device)[:, None])
+        done = torch.zeros(B, dtype=torch.bool, device=src.device)
+        tokens, best, steps = [], [], []
         for t in range(int(limits.max())):
             logits, state, weights = model.step(memory, state, token, need_weights)
-            log_probs = logits.log_softmax(dim=-1)  # (B, V)
-            best, token = log_probs.max(dim=-1)  # (B,)
-            scores += best.masked_fill(finished, 0.0)
-            lengths += ~finished
-            token = token.masked_fill(finished, model.pad_id)  # finished rows idle on pad
+            log_prob, token = logits.log_softmax(dim=-1).max(dim=-1)  # (B,) each
             tokens.append(token)
+            best.append(log_prob)
             steps.append(weights)
-            finished = finished | (token == eos_id) | (t + 1 >= limits)
-            if bool(finished.all()):
+            done = done | (token == eos_id) | at_limit[t]
+            if bool(done.all()):
                 break
+        tokens = torch.stack(tokens, dim=1)  # (B, T)
+        T = tokens.size(1)
+        is_eos = tokens == eos_id
+        # Each sentence ends at its first eos (kept) or at its own limit, whichever comes first.
+        ends = torch.where(is_eos.any(dim=1), is_eos.int().argmax(dim=1) + 1, T)
+        lengths = torch.minimum(ends, limits)  # (B,)
+        kept = torch.arange(T, device=src.device) < lengths[:, None]  # (B, T)
+        scores = (torch.stack(best, dim=1) * kept).sum(dim=1)  # (B,)
         alignments = _stack_steps(steps)
         if need_weights and "encoder_self" in memory:
             alignments["encoder_self"] = memory["encoder_self"]
-        return _unpack(torch.stack(tokens, dim=1), lengths, scores, alignments, src_mask)
+        return _unpack(tokens, lengths, scores, alignments, src_mask)
 
 
 def _unpack(tokens: Tensor, lengths: Tensor, scores: Tensor, alignments: dict[str, Tensor],
