@@ -95,8 +95,7 @@ def _measure(lengths: Sequence[int], d_model: int, num_heads: int, batch: int, r
         gru_ms = _median_ms(recur, repeats)
         # Count the tensors of one pass from their real shapes.
         out, weights = attend()  # out (B, n, E), weights (B, H, n, n)
-        k, v = attention.project_kv(x, x)  # (B, H, n, D) each, as the pass makes them
-        q = attention.q_proj(x)  # (B, n, E): the same bytes as its (B, H, n, D) view
+        q, k, v = attention.project_qkv(x)  # (B, H, n, D) each, as the pass makes them
         outputs, state = recur()  # (B, n, E), (1, B, E)
         rows.append({
             "n": int(n),

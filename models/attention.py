@@ -152,11 +152,13 @@ class MultiHeadAttention(nn.Module):
     query, key and value projections, so each learns its own notion of "relevant". The heads'
     contexts are concatenated and mixed by `out_proj`.
 
-    The projections are `nn.Linear` with bias, laid out like `nn.MultiheadAttention`'s
-    in_proj (q, k, v stacked) and out_proj, so its weights can be copied across in tests.
+    The q, k and v projections are stacked in one `in_proj` (E -> 3E, q rows first), laid out
+    like `nn.MultiheadAttention`'s in_proj_weight, so weights copy across in tests, and
+    self-attention makes all three with one matrix multiply.
 
-    For incremental decoding the call splits in two: `project_kv` (once per sentence for cross-
-    attention, once per new position for a self-attention cache) and `attend`.
+    For incremental decoding the call splits in parts: `project_kv` (once per sentence for cross-
+    attention), `project_qkv` (once per new position for self-attention, whose k and v join a
+    cache), `project_q`, and `attend`, which takes the projected heads.
     """
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0):
@@ -164,17 +166,21 @@ class MultiHeadAttention(nn.Module):
         if d_model % num_heads:
             raise ValueError(f"d_model ({d_model}) must be divisible by num_heads ({num_heads}), "
                              f"so that every head gets d_model / num_heads dimensions.")
+        self.d_model = d_model
         self.num_heads = num_heads
         self.head_dim = d_model // num_heads
         self.dropout = dropout
-        self.q_proj = nn.Linear(d_model, d_model)
-        self.k_proj = nn.Linear(d_model, d_model)
-        self.v_proj = nn.Linear(d_model, d_model)
+        self.in_proj = nn.Linear(d_model, 3 * d_model)  # rows: q, then k, then v
         self.out_proj = nn.Linear(d_model, d_model)
 
     def _split_heads(self, x: Tensor) -> Tensor:
         B, N, _ = x.shape
         return x.view(B, N, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, N, D)
+
+    def project_q(self, query: Tensor) -> Tensor:
+        """query (B, T, E) -> q (B, H, T, D)."""
+        E = self.d_model
+        return self._split_heads(F.linear(query, self.in_proj.weight[:E], self.in_proj.bias[:E]))
 
     def project_kv(self, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
         """key, value (B, S, E) -> k, v (B, H, S, D), contiguous.
@@ -182,18 +188,26 @@ class MultiHeadAttention(nn.Module):
         Contiguous so that every later step's batched matmul reads them in place rather than
         copying them (they are made once per sentence, read at every step).
         """
-        k = self._split_heads(self.k_proj(key)).contiguous()  # (B, H, S, D)
-        v = self._split_heads(self.v_proj(value)).contiguous()  # (B, H, S, D)
-        return k, v
+        E = self.d_model
+        weight, bias = self.in_proj.weight[E:], self.in_proj.bias[E:]  # (2E, E): k rows, v rows
+        if key is value:  # one multiply for both
+            k, v = F.linear(key, weight, bias).chunk(2, dim=-1)  # (B, S, E) each
+        else:
+            k, v = F.linear(key, weight[:E], bias[:E]), F.linear(value, weight[E:], bias[E:])
+        return self._split_heads(k).contiguous(), self._split_heads(v).contiguous()
 
-    def attend(self, query: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None,
+    def project_qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Self-attention's three projections of x (B, N, E) at once -> q, k, v (B, H, N, D)."""
+        q, k, v = self.in_proj(x).chunk(3, dim=-1)  # (B, N, E) each
+        return self._split_heads(q), self._split_heads(k), self._split_heads(v)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None,
                need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
-        """query (B, T, E) against already projected k, v (B, H, S, D).
+        """Already projected q (B, H, T, D) against k, v (B, H, S, D).
 
         mask broadcastable to (B, H, T, S), True = may attend (e.g. `padding_mask` (B, 1, 1, S)
         or `causal_mask` (T, T)). Returns out (B, T, E) and weights (B, H, T, S) or None.
         """
-        q = self._split_heads(self.q_proj(query))  # (B, H, T, D)
         context, weights = scaled_dot_product(q, k, v, mask, self.dropout if self.training else 0.0)
         B, H, T, D = context.shape
         out = self.out_proj(context.transpose(1, 2).reshape(B, T, H * D))  # (B, T, E)
@@ -205,5 +219,17 @@ class MultiHeadAttention(nn.Module):
 
         Returns out (B, T, E) and weights (B, H, T, S) or None.
         """
-        k, v = self.project_kv(key, value)
-        return self.attend(query, k, v, mask, need_weights)
+        if query is key and key is value:
+            q, k, v = self.project_qkv(query)
+        else:
+            q, (k, v) = self.project_q(query), self.project_kv(key, value)
+        return self.attend(q, k, v, mask, need_weights)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Folders saved while q, k and v were three separate layers load into the stacked one.
+        parts = [f"{prefix}{name}_proj." for name in "qkv"]
+        if parts[0] + "weight" in state_dict:
+            for kind in ("weight", "bias"):
+                state_dict[f"{prefix}in_proj.{kind}"] = torch.cat(
+                    [state_dict.pop(part + kind) for part in parts])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

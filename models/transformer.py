@@ -52,12 +52,22 @@ def source_mask(src_mask: Tensor) -> Tensor | None:
     return None if bool(src_mask.all()) else padding_mask(src_mask)
 
 
+def dropped(dropout: nn.Dropout, x: Tensor) -> Tensor:
+    """dropout(x) in training; at inference dropout is the identity, so the call is skipped: a
+    decoder step is dozens of tiny operations, and each call costs about as much as one."""
+    return dropout(x) if dropout.training else x
+
+
 class FeedForward(nn.Sequential):
     """Position-wise E -> F -> E with ReLU."""
 
     def __init__(self, d_model: int, d_ff: int, dropout: float):
         super().__init__(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Dropout(dropout),
                          nn.Linear(d_ff, d_model))
+
+    def forward(self, x: Tensor) -> Tensor:
+        expand, relu, dropout, project = self
+        return project(dropped(dropout, relu(expand(x))))
 
 
 class EncoderLayer(nn.Module):
@@ -76,8 +86,8 @@ class EncoderLayer(nn.Module):
         """x (B, S, E); mask (B, 1, 1, S). Returns x and weights (B, H, S, S) or None."""
         h = self.self_norm(x)
         attended, weights = self.self_attn(h, h, h, mask, need_weights)
-        x = x + self.dropout(attended)
-        return x + self.dropout(self.ff(self.ff_norm(x))), weights
+        x = x + dropped(self.dropout, attended)
+        return x + dropped(self.dropout, self.ff(self.ff_norm(x))), weights
 
 
 class DecoderLayer(nn.Module):
@@ -106,17 +116,16 @@ class DecoderLayer(nn.Module):
         Returns x, the new cache (B, H, t + T, D) each, self weights (B, H, T, t + T) and cross
         weights (B, H, T, S), the weights None unless asked.
         """
-        h = self.self_norm(x)
-        k, v = self.self_attn.project_kv(h, h)  # (B, H, T, D)
+        q, k, v = self.self_attn.project_qkv(self.self_norm(x))  # (B, H, T, D) each
         if cache[0].size(2):
             k = torch.cat([cache[0], k], dim=2)  # (B, H, t + T, D)
             v = torch.cat([cache[1], v], dim=2)
-        attended, self_weights = self.self_attn.attend(h, k, v, self_mask, need_weights)
-        x = x + self.dropout(attended)
-        attended, cross_weights = self.cross_attn.attend(self.cross_norm(x), *cross_kv,
-                                                         cross_mask, need_weights)
-        x = x + self.dropout(attended)
-        x = x + self.dropout(self.ff(self.ff_norm(x)))
+        attended, self_weights = self.self_attn.attend(q, k, v, self_mask, need_weights)
+        x = x + dropped(self.dropout, attended)
+        q = self.cross_attn.project_q(self.cross_norm(x))  # (B, H, T, D)
+        attended, cross_weights = self.cross_attn.attend(q, *cross_kv, cross_mask, need_weights)
+        x = x + dropped(self.dropout, attended)
+        x = x + dropped(self.dropout, self.ff(self.ff_norm(x)))
         return x, (k, v), self_weights, cross_weights
 
 
@@ -157,7 +166,7 @@ class Transformer(Seq2Seq):
             raise ValueError(f"A sequence of {end} pieces is longer than this Transformer's "
                              f"max_len ({self.max_len}); shorten the input or the output limit.")
         x = self.embedding(tokens) * math.sqrt(self.d_model) + self.positions[offset:end]
-        return self.dropout(x)
+        return dropped(self.dropout, x)
 
     # ---- encoder ----------------------------------------------------------------------------
     def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> dict:

@@ -26,13 +26,9 @@ def key_mask() -> torch.Tensor:
 
 def copy_from_torch(reference: nn.MultiheadAttention) -> MultiHeadAttention:
     ours = MultiHeadAttention(E, H)
-    q_w, k_w, v_w = reference.in_proj_weight.detach().chunk(3)
-    q_b, k_b, v_b = reference.in_proj_bias.detach().chunk(3)
     with torch.no_grad():
-        for proj, w, b in ((ours.q_proj, q_w, q_b), (ours.k_proj, k_w, k_b),
-                           (ours.v_proj, v_w, v_b)):
-            proj.weight.copy_(w)
-            proj.bias.copy_(b)
+        ours.in_proj.weight.copy_(reference.in_proj_weight)  # (3E, E): q, k, v rows alike
+        ours.in_proj.bias.copy_(reference.in_proj_bias)
         ours.out_proj.weight.copy_(reference.out_proj.weight)
         ours.out_proj.bias.copy_(reference.out_proj.bias)
     return ours
@@ -121,11 +117,29 @@ def test_multi_head_attention_weights_only_when_asked_and_cache_matches_full():
     assert none is None
     # One position at a time against a growing cache of keys/values = the causal full pass.
     k, v = mha.project_kv(x, x)  # (B, H, T, D)
+    q_all, k_all, v_all = mha.project_qkv(x)  # the same k and v, from one fused multiply
+    torch.testing.assert_close(k_all, k)
+    torch.testing.assert_close(v_all, v)
     for t in range(T):
-        row, weights = mha.attend(x[:, t:t + 1], k[:, :, :t + 1], v[:, :, :t + 1],
-                                  need_weights=True)
+        q = mha.project_q(x[:, t:t + 1])  # (B, H, 1, D)
+        torch.testing.assert_close(q, q_all[:, :, t:t + 1])
+        row, weights = mha.attend(q, k[:, :, :t + 1], v[:, :, :t + 1], need_weights=True)
         torch.testing.assert_close(row[:, 0], full[:, t], atol=1e-5, rtol=1e-5)
         assert weights.shape == (B, H, 1, t + 1)
+
+
+def test_multi_head_attention_loads_weights_saved_as_separate_projections():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(E, H).eval()
+    x = torch.randn(B, T, E)
+    expected, _ = mha(x, x, x)
+    state = mha.state_dict()
+    old = {"out_proj.weight": state["out_proj.weight"], "out_proj.bias": state["out_proj.bias"]}
+    for name, w, b in zip("qkv", state["in_proj.weight"].chunk(3), state["in_proj.bias"].chunk(3)):
+        old[f"{name}_proj.weight"], old[f"{name}_proj.bias"] = w, b
+    loaded = MultiHeadAttention(E, H).eval()
+    loaded.load_state_dict(old)
+    torch.testing.assert_close(loaded(x, x, x)[0], expected)
 
 
 def test_multi_head_attention_rejects_indivisible_heads():

@@ -106,3 +106,13 @@ def test_config_rebuilds_and_clear_errors():
 def test_overfits_a_toy_translation_task():
     torch.manual_seed(0)
     assert overfit(tiny(d_model=32, d_ff=64), lr=3e-3)
+
+
+def test_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    model = tiny(dropout=0.5)
+    src, src_mask, tgt_in, _ = random_batch()
+    first, _ = model(src, src_mask, tgt_in)
+    assert torch.equal(first, model(src, src_mask, tgt_in)[0])  # eval: dropout is the identity
+    model.train()
+    assert not torch.equal(model(src, src_mask, tgt_in)[0], model(src, src_mask, tgt_in)[0])
