@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from data.tokenizer import Tokenizer
+from inference import int8_output
 
 FILES = ("config.json", "model.pt", "spm.model", "metadata.json")
 WEIGHT_FORMATS = ("fp32", "fp16", "int8")
@@ -147,6 +148,7 @@ def load_folder(folder: str | Path) -> tuple[nn.Module, Tokenizer, dict, dict, l
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"The weights in {folder / 'model.pt'} do not fit the model its "
                               f"config.json describes ({first}).") from err
+    int8_output.attach(model, packed, SCALE_SUFFIX)
     snapshots = []
     if (folder / "snapshots.json").is_file():
         snapshots = _read_json(folder / "snapshots.json")

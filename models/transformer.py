@@ -20,6 +20,7 @@ prefix.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -158,6 +159,9 @@ class Transformer(Seq2Seq):
         self.decoder_layers = nn.ModuleList(
             DecoderLayer(d_model, num_heads, d_ff, dropout) for _ in range(num_decoder_layers))
         self.decoder_norm = nn.LayerNorm(d_model)
+        # An inference-only stand-in for scoring against the embedding (the shipped int8 path,
+        # inference/int8_output.py); training always scores in full precision.
+        self.output_projection: Callable[[Tensor], Tensor] | None = None
 
     def _embed(self, tokens: Tensor, offset: int = 0) -> Tensor:
         """tokens (B, N) at positions offset.. -> (B, N, E)."""
@@ -220,6 +224,8 @@ class Transformer(Seq2Seq):
 
     def _logits(self, x: Tensor) -> Tensor:
         """(..., E) -> (..., V), scored against the shared embedding."""
+        if self.output_projection is not None and not self.training:
+            return self.output_projection(x)
         return x @ self.embedding.weight.t()
 
     def step(self, memory: dict, state: dict, token: Tensor,
