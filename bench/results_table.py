@@ -16,7 +16,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ("gru_noattn", "gru_bahdanau", "gru_luong", "transformer")
+sys.path.insert(0, str(ROOT))
+
+from inference.checkpoint import folder_size  # noqa: E402
+from inference.translator import CHAPTER_ORDER  # noqa: E402
+
 PUBLISHED = [
     ("bentrevett/pytorch-seq2seq, GRU + Bahdanau (de→en)", "28.3"),
     ("bentrevett/pytorch-seq2seq, Transformer (de→en)", "36.5"),
@@ -24,20 +28,16 @@ PUBLISHED = [
 ]
 
 
-def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
     args = parser.parse_args()
     root = Path(args.checkpoints)
-    names = [n for n in ORDER if (root / n / "metadata.json").exists()]
+    names = [n for n in CHAPTER_ORDER if (root / n / "metadata.json").exists()]
     rows = []
     for name in names:
         meta = json.loads((root / name / "metadata.json").read_text())
-        rows.append({**meta, "folder_bytes": folder_bytes(root / name)})
+        rows.append({**meta, "folder_bytes": folder_size(root / name)})
     print("| model | parameters | size | training to the shipped checkpoint | how | "
           "val BLEU / chrF | "
           "test_2016 BLEU / chrF | test_2016 BLEU (lowercased) | reproduce |")
