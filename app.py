@@ -14,9 +14,12 @@ heatmap; `/align` makes every model write one given target and ranks their align
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import tempfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,6 +27,8 @@ import gradio as gr
 
 from inference import InputError, lab, load_all, serve_threads
 from inference import compare as comparing
+from inference.recent import Recent
+from inference.translator import MAX_BEAM
 from views import captions, export, heatmaps, text
 from views import compare as compare_views
 from views import lab as lab_views
@@ -32,8 +37,16 @@ from views import training as training_views
 log = logging.getLogger("app")
 
 HERE = Path(__file__).resolve().parent
-CONCURRENCY = 2  # two requests run at once (one torch thread each); the rest wait in the queue
-DOWNLOADS = Path(tempfile.mkdtemp(prefix="attention-app-"))
+# Limits that keep a public Space answering (the README's "Limits and safety" lists them).
+CONCURRENCY = 3  # requests run at once (one torch thread each); the rest wait in the queue
+QUEUE_SIZE = 64  # waiting requests beyond this are turned away at once with a message
+RECENT = 16  # translations (and forced alignments) kept in memory, shared by all visitors
+# A long sentence at a wide beam costs seconds: such requests run one at a time, so a burst of
+# them from one client cannot hold every worker while short requests wait.
+HEAVY_CHARS, HEAVY_BEAM, HEAVY_WAIT_S = 400, 6, 3.0
+HEAVY = threading.BoundedSemaphore(1)
+# Created when a first download is written, removed at exit: `import app` leaves nothing.
+DOWNLOADS = Path(tempfile.gettempdir()) / f"attention-app-downloads-{os.getpid()}"
 EXAMPLES = [
     "A brown dog runs through the snow.",
     "Two men are playing soccer on a green field.",
@@ -55,6 +68,53 @@ CSS = """
 LAUNCH_OPTIONS = dict(theme=gr.themes.Soft(primary_hue="blue", neutral_hue="slate"), css=CSS)
 
 
+# ---- widgets that explain a bad value from an API client in one sentence ---------------------
+class AppBlocks(gr.Blocks):
+    """Blocks whose events say, in one line and without echoing the input to the log, that an
+    API call sent too few values (Gradio would log a traceback with the whole input)."""
+
+    def validate_inputs(self, block_fn, inputs: list) -> None:
+        if len(inputs) < len(block_fn.inputs):
+            raise gr.Error(f"This call sent {len(inputs)} of the {len(block_fn.inputs)} inputs "
+                           f"{block_fn.name or 'the event'} needs; send them all (see the "
+                           "API page, or use gradio_client, which fills in the defaults).",
+                           print_exception=False)
+
+
+class GradioLook:
+    """Drawn by the Gradio component this class derives from (its Svelte file)."""
+
+    def get_block_name(self) -> str:
+        return next(c for c in type(self).__mro__
+                    if c.__module__.startswith("gradio.")).__name__.lower()
+
+
+class BeamSlider(GradioLook, gr.Slider):
+    """The beam slider. It hands on whatever it receives, so that `beam_size` can explain a bad
+    value ('abc', None) instead of Gradio's generic error and a logged traceback."""
+
+    def preprocess(self, payload):
+        return payload
+
+
+class QuietChoices(GradioLook):
+    """A choice widget whose "not one of the choices" error is one line, no logged traceback."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error as err:
+            raise gr.Error(str(err.message)[:300], print_exception=False) from None
+
+
+class Picker(QuietChoices, gr.Radio):
+    pass
+
+
+class PickerList(QuietChoices, gr.Dropdown):
+    pass
+
+
 class Shipped:
     """The models found under a checkpoints folder, and what the UI needs to know of each."""
 
@@ -70,13 +130,54 @@ class Shipped:
                 del self.translators[name]
         self.names = list(self.translators)
         self.labels = {n: t.label for n, t in self.translators.items()}
+        # Pages keep only (sentence, beam) or (sentence, target); the results live here, the
+        # newest few for everyone, and an evicted one is translated again.
+        self.translate = Recent(self._translate, RECENT)
+        self.align = Recent(self._align, RECENT)
         self.attending = [n for n in self.names if self.info[n]["has_attention"]]
         self.multi = [n for n in self.attending if self.info[n]["heads"]]  # Transformers
         self.single = [n for n in self.attending if not self.info[n]["heads"]]  # GRUs
 
+    def _translate(self, sentence: str, beam: int):
+        if len(sentence) < HEAVY_CHARS and beam < HEAVY_BEAM:
+            return comparing.translate_all(self.translators, sentence, beam)
+        if not HEAVY.acquire(timeout=HEAVY_WAIT_S):
+            raise InputError(f"Another long translation is running (over {HEAVY_CHARS} "
+                             f"characters or beam {HEAVY_BEAM}+ run one at a time); try again "
+                             "in a few seconds, or use a shorter sentence or a smaller beam.")
+        try:
+            return comparing.translate_all(self.translators, sentence, beam)
+        finally:
+            HEAVY.release()
+
+    def _align(self, sentence: str, target: str):
+        return comparing.align_all(self.translators, sentence, target)
+
+    def translated(self, key: dict | None) -> dict:
+        """The translations a page's key {"sentence", "beam"} stands for ({} before any)."""
+        if not key:
+            return {}
+        return self.translate(key["sentence"], key["beam"])[0]
+
+    def aligned(self, key: dict | None) -> dict:
+        """The forced alignments a page's key {"sentence", "target"} stands for."""
+        return self.align(key["sentence"], key["target"]) if key else {}
+
 
 def checkpoints_dir() -> Path:
     return Path(os.environ.get("CHECKPOINTS_DIR", HERE / "checkpoints"))
+
+
+def beam_size(value) -> int:
+    """The beam size from the slider or an API client; InputError for anything else."""
+    try:
+        beam = float(value)
+    except (TypeError, ValueError):
+        beam = float("nan")
+    if not beam.is_integer() or not 1 <= beam <= MAX_BEAM:
+        raise InputError(f"The beam size must be a whole number from 1 to {MAX_BEAM}, "
+                         f"not {str(value)[:20]!r}.")
+    return int(beam)
 
 
 def user_error(err: Exception) -> gr.Error:
@@ -95,9 +196,9 @@ def caption(markdown: str) -> gr.Markdown:
 def layer_head_pickers(info: dict, prefix: str) -> tuple[gr.Radio, gr.Radio]:
     """A layer and a head picker for one multi-head model; values are 0-based (head "mean")."""
     with gr.Row():
-        layer = gr.Radio(heatmaps.layer_choices(info["layers"]), value=info["layers"] - 1,
+        layer = Picker(heatmaps.layer_choices(info["layers"]), value=str(info["layers"] - 1),
                          label="Layer", elem_id=f"{prefix}-layer", min_width=120)
-        head = gr.Radio(heatmaps.head_choices(info["heads"]), value=heatmaps.MEAN,
+        head = Picker(heatmaps.head_choices(info["heads"]), value=heatmaps.MEAN,
                         label="Head", elem_id=f"{prefix}-head", scale=3)
     return layer, head
 
@@ -111,8 +212,12 @@ def picked(pickers: dict[str, tuple], values) -> dict[str, tuple]:
 def build_demo(root: str | Path | None = None) -> gr.Blocks:
     """The whole app on the model folders under `root` (default: $CHECKPOINTS_DIR)."""
     models = Shipped(Path(root) if root is not None else checkpoints_dir())
+    # Downloads are served from their own folder, not copied into Gradio's cache per request,
+    # and that folder keeps only the newest few (views.export.prune): disk use stays bounded.
+    gr.set_static_paths([DOWNLOADS])
+    atexit.register(shutil.rmtree, DOWNLOADS, True)
     # delete_cache: Gradio's copies of the downloads go after an hour, checked hourly.
-    with gr.Blocks(title="Attention beats recurrence", fill_width=True,
+    with AppBlocks(title="Attention beats recurrence", fill_width=True,
                    delete_cache=(3600, 3600)) as demo:
         gr.Markdown(captions.INTRO)
         if not models.names:
@@ -124,7 +229,7 @@ def build_demo(root: str | Path | None = None) -> gr.Blocks:
             if models.problems:
                 gr.Markdown(text.problems_note(models.problems))
             inputs = input_row()
-            translations = gr.State({})
+            translations = gr.State({})  # only the key {"sentence", "beam"}: see Shipped
             with gr.Tabs():
                 side = side_by_side_tab(models)
                 heads = heads_tab(models) if models.multi else None
@@ -140,18 +245,20 @@ def build_demo(root: str | Path | None = None) -> gr.Blocks:
                                                    models.translators.items()}),
                                 elem_id="models-table")
             wire_translation(demo, models, inputs, translations, side, heads)
-    # Two requests run at once; the rest wait their turn in the queue instead of failing.
-    return demo.queue(default_concurrency_limit=CONCURRENCY)
+    # A few requests run at once; the rest wait their turn in a bounded queue.
+    return demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
 
 # ---- the sentence, shared by every tab --------------------------------------------------------
 def input_row() -> SimpleNamespace:
     with gr.Row(equal_height=True):
-        sentence = gr.Textbox(EXAMPLES[0], label="English sentence", lines=2, scale=4,
+        # lines=1: Enter translates (Gradio submits a one-line box on Enter); it still grows.
+        sentence = gr.Textbox(EXAMPLES[0], label="English sentence", lines=1, max_lines=4,
+                              scale=4,
                               placeholder="Type an English sentence…", elem_id="sentence")
         with gr.Column(scale=1, min_width=220):
-            beam = gr.Slider(1, 10, value=1, step=1, label="Beam size", info="1 = greedy search",
-                             elem_id="beam")
+            beam = BeamSlider(1, MAX_BEAM, value=1, step=1, label="Beam size",
+                              info="1 = greedy search", elem_id="beam")
             words = gr.Checkbox(False, label=captions.WORDS, elem_id="words")
             button = gr.Button("Translate", variant="primary", elem_id="translate-btn")
     gr.Examples(EXAMPLES, inputs=[sentence], label="Examples (click one, then Translate)")
@@ -202,21 +309,23 @@ def heads_tab(models: Shipped) -> SimpleNamespace:
             kind = gr.Radio([(v, k) for k, v in heatmaps.KINDS.items()], value="cross",
                             label="Attention", elem_id="grid-kind")
             layer = gr.Radio(heatmaps.layer_choices(models.info[first]["layers"]),
-                             value=models.info[first]["layers"] - 1, label="Layer",
+                             value=str(models.info[first]["layers"] - 1), label="Layer",
                              elem_id="grid-layer")
         grid = gr.Plot(show_label=False, elem_id="head-grid")
     def layer_picker(name: str, attention: str) -> gr.Radio:
         # A deep encoder under a shallow decoder: each kind has its own number of layers.
         layers = models.info[name]["kind_layers"].get(attention, models.info[name]["layers"])
-        return gr.Radio(heatmaps.layer_choices(layers), value=layers - 1)
+        return gr.Radio(heatmaps.layer_choices(layers), value=str(layers - 1))
 
     model.change(layer_picker, [model, kind], layer, **QUIET)
     kind.change(layer_picker, [model, kind], layer, **QUIET)
     return SimpleNamespace(model=model, kind=kind, layer=layer, grid=grid, caption=grid_caption)
 
 
-def draw_grid(results: dict, name: str, kind: str, layer: int, words: bool):
-    figure = heatmaps.head_grid(results[name], kind, layer, words) if name in results else None
+def draw_grid(models: Shipped, key: dict, name: str, kind: str, layer: str, words: bool):
+    results = models.translated(key)
+    figure = heatmaps.head_grid(results[name], kind, int(layer), words) \
+        if name in results else None
     return figure, captions.HEAD_GRID.get(kind, "")
 
 
@@ -235,16 +344,19 @@ def wire_translation(demo: gr.Blocks, models: Shipped, inputs: SimpleNamespace,
 
     def translate(sentence: str, beam: float = 1, words: bool = False, *values):
         try:
-            results, notes = comparing.translate_all(models.translators, sentence, int(beam))
+            beam = beam_size(beam)
+            results, notes = models.translate(sentence, beam)
         except Exception as err:
             raise user_error(err) from None
         for note in notes:
             gr.Warning(note)
-        return ([{name: r.text for name, r in results.items()}, text.notices(notes), results]
+        key = {"sentence": sentence, "beam": beam}
+        return ([{name: r.text for name, r in results.items()}, text.notices(notes), key]
                 + [results[name].text for name in models.names]
                 + figures(results, words, values))
 
-    def downloads(results: dict, words: bool, *values):
+    def downloads(key: dict, words: bool, *values):
+        results = models.translated(key)
         views = heatmaps.cross_views(results, plotted, picked(side.pickers, values), words)
         source = next(iter(results.values())).source if results else ""
         return export.write_downloads([v for v in views if v], source, DOWNLOADS,
@@ -255,6 +367,10 @@ def wire_translation(demo: gr.Blocks, models: Shipped, inputs: SimpleNamespace,
     view_inputs = [translations, inputs.words] + picker_inputs
     grid_inputs = [translations, heads.model, heads.kind, heads.layer, inputs.words] \
         if heads else []
+
+    def grid(key: dict, name: str, kind: str, layer: str, words: bool):
+        return draw_grid(models, key, name, kind, layer, words)
+
     for trigger, api in ((inputs.button.click, dict(api_name="translate")),
                          (inputs.sentence.submit, dict(api_visibility="private")),
                          (demo.load, dict(api_visibility="private"))):
@@ -262,17 +378,17 @@ def wire_translation(demo: gr.Blocks, models: Shipped, inputs: SimpleNamespace,
                         outputs, **api)
         event.then(downloads, view_inputs, side.downloads, **QUIET)
         if heads:
-            event.then(draw_grid, grid_inputs, [heads.grid, heads.caption], **QUIET)
+            event.then(grid, grid_inputs, [heads.grid, heads.caption], **QUIET)
 
-    def redraw(results: dict, words: bool, *values):
-        return figures(results, words, values)
+    def redraw(key: dict, words: bool, *values):
+        return figures(models.translated(key), words, values)
 
     for control in [inputs.words] + picker_inputs:
         control.change(redraw, view_inputs, [side.plots[n] for n in plotted], **QUIET) \
             .then(downloads, view_inputs, side.downloads, **QUIET)
     if heads:
         for control in (heads.kind, heads.layer, inputs.words):
-            control.change(draw_grid, grid_inputs, [heads.grid, heads.caption], **QUIET)
+            control.change(grid, grid_inputs, [heads.grid, heads.caption], **QUIET)
 
 
 # ---- 3. the same target, aligned by every model ------------------------------------------------
@@ -284,18 +400,18 @@ def compare_tab(models: Shipped, inputs: SimpleNamespace, translations: gr.State
     with gr.Tab("Same target, compared", id="compare"):
         caption(captions.COMPARE)
         with gr.Row():
-            choice = gr.Radio([(f"{labels[n]}'s translation", n) for n in models.names]
+            choice = Picker([(f"{labels[n]}'s translation", n) for n in models.names]
                               + [("my own German sentence", OWN_TARGET)], value=default_target,
                               label="Target every model must write", elem_id="target-choice")
             own = gr.Textbox("", label="My own German sentence", lines=1,
                              placeholder="Ein Hund rennt durch den Schnee.", elem_id="own-target")
-            reference = gr.Dropdown([(labels[n], n) for n in models.single],
+            reference = PickerList([(labels[n], n) for n in models.single],
                                     value=default_reference, label="Reference alignment (a GRU)",
                                     visible=bool(models.single))
         button = gr.Button("Align every model to this target", variant="primary",
                            elem_id="align-btn")
         info = gr.Markdown(elem_id="aligned-info")
-        aligned_state = gr.State({})
+        aligned_state = gr.State({})  # only the key {"sentence", "target"}: see Shipped
         plots, pickers = {}, {}
         with gr.Row():
             for name in models.attending:
@@ -315,7 +431,8 @@ def compare_tab(models: Shipped, inputs: SimpleNamespace, translations: gr.State
                          gr.DownloadButton("Download these matrices (CSV)", size="sm")]
     picker_inputs = [c for pair in pickers.values() for c in pair]
 
-    def draw(aligned: dict, ref: str | None, words: bool, *values):
+    def draw(key: dict, ref: str | None, words: bool, *values):
+        aligned = models.aligned(key)
         views = heatmaps.cross_views(aligned, list(plots), picked(pickers, values), words)
         shown = [v for v in views if v]
         height = min(900, 170 + 22 * max((len(v.rows) for v in shown), default=0))
@@ -327,7 +444,7 @@ def compare_tab(models: Shipped, inputs: SimpleNamespace, translations: gr.State
         return figures + [text_md, table] + [grids.get(n) for n in models.multi] + list(files)
 
     def align(sentence: str, target_choice: str, own_target: str, ref: str | None,
-              words: bool, results: dict, *values):
+              words: bool, key: dict, *values):
         try:
             if target_choice == OWN_TARGET:
                 if not (own_target or "").strip():
@@ -336,12 +453,13 @@ def compare_tab(models: Shipped, inputs: SimpleNamespace, translations: gr.State
                 target = own_target
             else:
                 target = comparing.target_for(models.translators, target_choice, sentence,
-                                              results)
-            aligned = comparing.align_all(models.translators, sentence, target)
+                                              models.translated(key))
+            aligned = models.align(sentence, target)
         except Exception as err:
             raise user_error(err) from None
-        return [aligned, compare_views.target_summary(aligned, labels)] \
-            + draw(aligned, ref, words, *values)
+        aligned_key = {"sentence": sentence, "target": target}
+        return [aligned_key, compare_views.target_summary(aligned, labels)] \
+            + draw(aligned_key, ref, words, *values)
 
     outputs = list(plots.values()) + [summary, ranking] + js_plots + downloads
     button.click(align, [inputs.sentence, choice, own, reference, inputs.words, translations]
@@ -369,7 +487,7 @@ def training_tab(models: Shipped) -> None:
                                 label="Model", elem_id="snap-model")
             sentence = gr.Dropdown(training_views.snapshot_sentences(first.snapshots), value=0,
                                    label="Validation sentence", elem_id="snap-sentence")
-            layer = gr.Radio(heatmaps.layer_choices(n_layers), value=n_layers - 1,
+            layer = gr.Radio(heatmaps.layer_choices(n_layers), value=str(n_layers - 1),
                              label="Layer (mean of heads)", visible=n_layers > 1,
                              elem_id="snap-layer")
         epoch = gr.Slider(1, max(len(first.snapshots), 2), value=len(first.snapshots), step=1,
@@ -381,7 +499,7 @@ def training_tab(models: Shipped) -> None:
                 t.snapshots, name, t.metadata, int(at) - 1, index or 0, layer_index)
             return summary, None if view is None else heatmaps.heatmap(view, title=view.title)
 
-        summary, figure = draw(shown[0], 0, len(first.snapshots), n_layers - 1)
+        summary, figure = draw(shown[0], 0, len(first.snapshots), str(n_layers - 1))
         info = gr.Markdown(summary, elem_id="snap-info")
         plot = gr.Plot(figure, show_label=False, elem_id="snapshot-heatmap")
 
@@ -390,7 +508,7 @@ def training_tab(models: Shipped) -> None:
             layers = training_views.snapshot_layers(t.snapshots)
             return (gr.Dropdown(training_views.snapshot_sentences(t.snapshots), value=0),
                     gr.Slider(1, max(len(t.snapshots), 2), value=len(t.snapshots), step=1),
-                    gr.Radio(heatmaps.layer_choices(layers), value=layers - 1,
+                    gr.Radio(heatmaps.layer_choices(layers), value=str(layers - 1),
                              visible=layers > 1))
 
         controls = [model, sentence, epoch, layer]

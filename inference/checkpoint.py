@@ -19,10 +19,12 @@ error of at most half a step per weight; BLEU before and after is reported in th
 from __future__ import annotations
 
 import importlib
+import math
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -84,7 +86,7 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
         return cls(**spec.get("init_args", {}))
-    except (ImportError, AttributeError, TypeError, ValueError) as err:
+    except (ImportError, AttributeError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"Cannot build {class_path} from its config: {err}") from err
 
 
@@ -111,7 +113,103 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is not valid JSON ({err}); re-export the model.") from err
+        raise CheckpointError(f"{path.parent.name}/{path.name} is not valid JSON ({err}); "
+                              "re-export the model.") from err
+
+
+# ---- what each JSON file must look like -------------------------------------------------------
+# The app draws these files at startup; a file that parses but has the wrong shape must make its
+# folder one line in the "could not be loaded" note, not crash the app.
+def _is_number(x: Any) -> bool:
+    if isinstance(x, bool):
+        return False
+    return isinstance(x, int) or (isinstance(x, float) and math.isfinite(x))
+
+
+def _where(folder: Path, name: str) -> str:
+    return f"{folder.name}/{name}"  # never the server's absolute path
+
+
+def check_config(config: Any, folder: Path) -> dict:
+    """config.json: a dict naming the model, with sane decoding limits and special ids."""
+    where = _where(folder, "config.json")
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise CheckpointError(f"{where} does not say which model to build; re-export the model.")
+    if not isinstance(config["model"].get("init_args", {}), dict):
+        raise CheckpointError(f"{where}: model.init_args must be an object.")
+    for key, low in (("max_len_a", 0.0), ("max_len_b", 0)):
+        if key in config and not (_is_number(config[key]) and config[key] >= low):
+            raise CheckpointError(f"{where}: {key} must be a number >= {low}, "
+                                  f"not {config[key]!r}.")
+    for key in ("pad_id", "bos_id", "eos_id"):
+        if key in config and not (isinstance(config[key], int) and config[key] >= 0):
+            raise CheckpointError(f"{where}: {key} must be a whole number >= 0.")
+    return config
+
+
+def check_metadata(metadata: Any, folder: Path) -> dict:
+    """metadata.json: a dict; the parts the app draws (label, curves) of the right type."""
+    where = _where(folder, "metadata.json")
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{where} must be a JSON object; re-export the model.")
+    if "label" in metadata and not isinstance(metadata["label"], str):
+        raise CheckpointError(f"{where}: label must be text.")
+    curves = metadata.get("curves", [])
+    if not isinstance(curves, list) or not all(
+            isinstance(p, dict) and all(v is None or _is_number(v) for v in p.values())
+            for p in curves):
+        raise CheckpointError(f"{where}: curves must be a list of {{name: number}} records.")
+    for key in ("val", "test_2016_flickr", "test_2017_flickr"):
+        if key in metadata and not isinstance(metadata[key], dict):
+            raise CheckpointError(f"{where}: {key} must be an object of scores.")
+    return metadata
+
+
+def check_snapshots(snapshots: Any, folder: Path) -> list:
+    """snapshots.json: a list of epochs, each with sentences whose cross matrix fits its pieces."""
+    where = _where(folder, "snapshots.json")
+    if not isinstance(snapshots, list):
+        raise CheckpointError(f"{where} must be a list of epoch records; re-export the model.")
+    for i, record in enumerate(snapshots):
+        if not isinstance(record, dict) or not isinstance(record.get("sentences", []), list):
+            raise CheckpointError(f"{where}: record {i} must be an object with a sentences list.")
+        if not isinstance(record.get("epoch", 0), int) or (
+                "val_bleu" in record and not _is_number(record["val_bleu"])):
+            raise CheckpointError(f"{where}: record {i} has a bad epoch or val_bleu.")
+        for sentence in record.get("sentences", []):
+            _check_snapshot_sentence(sentence, f"{where}, record {i}")
+    return snapshots
+
+
+def _check_snapshot_sentence(sentence: Any, where: str) -> None:
+    if not isinstance(sentence, dict) or not all(
+            isinstance(sentence.get(k, []), list) and all(isinstance(p, str) for p in
+                                                          sentence.get(k, []))
+            for k in ("source_pieces", "target_pieces")) or not all(
+            isinstance(sentence.get(k, ""), str) for k in ("source", "reference", "hypothesis")):
+        raise CheckpointError(f"{where}: a sentence lacks its text or pieces.")
+    cross = sentence.get("cross")
+    if cross is None:
+        return
+    try:
+        matrix = np.asarray(cross, dtype=np.float64)
+    except (TypeError, ValueError):
+        matrix = np.zeros(0)
+    rows, columns = len(sentence.get("target_pieces", [])), len(sentence.get("source_pieces", []))
+    if matrix.ndim not in (2, 3) or matrix.shape[-2:] != (rows, columns) \
+            or not np.isfinite(matrix).all():
+        raise CheckpointError(f"{where}: a cross matrix does not fit its "
+                              f"{rows} x {columns} pieces.")
+
+
+def check_eval(result: Any) -> bool:
+    """eval/*.json (written by `training.evaluate`): scores and BLEU by source length."""
+    if not isinstance(result, dict) or not isinstance(result.get("by_length"), list):
+        return False
+    return all(isinstance(r, dict) and isinstance(r.get("bucket"), str)
+               and _is_number(r.get("bleu")) and isinstance(r.get("sentences", 0), int)
+               for r in result["by_length"]) and all(
+        k not in result or _is_number(result[k]) for k in ("bleu", "chrf", "bleu_lowercase"))
 
 
 def load_folder(folder: str | Path) -> tuple[nn.Module, Tokenizer, dict, dict, list]:
@@ -122,34 +220,40 @@ def load_folder(folder: str | Path) -> tuple[nn.Module, Tokenizer, dict, dict, l
                               "`python -m training.export`.")
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise CheckpointError(f"The model folder {folder} lacks {', '.join(missing)}; "
+        raise CheckpointError(f"The model folder {folder.name} lacks {', '.join(missing)}; "
                               "re-export it with `python -m training.export`.")
-    config = _read_json(folder / "config.json")
-    metadata = _read_json(folder / "metadata.json")
-    if not isinstance(config, dict) or "model" not in config:
-        raise CheckpointError(f"{folder / 'config.json'} does not say which model to build.")
+    config = check_config(_read_json(folder / "config.json"), folder)
+    metadata = check_metadata(_read_json(folder / "metadata.json"), folder)
     try:
         tokenizer = Tokenizer.load(folder / "spm.model")
     except Exception as err:  # sentencepiece raises RuntimeError/OSError on a bad proto
-        raise CheckpointError(f"{folder / 'spm.model'} is not a usable sentencepiece model "
-                              f"({err}).") from err
+        raise CheckpointError(f"{_where(folder, 'spm.model')} is not a usable sentencepiece "
+                              f"model ({err}).") from err
     model = build_model(config["model"])
     if getattr(model, "vocab_size", tokenizer.vocab_size) != tokenizer.vocab_size:
-        raise CheckpointError(f"The model in {folder} expects {model.vocab_size} pieces but its "
-                              f"spm.model has {tokenizer.vocab_size}: they do not belong together.")
+        raise CheckpointError(f"The model in {folder.name} expects {model.vocab_size} pieces but "
+                              f"its spm.model has {tokenizer.vocab_size}: they do not belong "
+                              "together.")
     try:
         packed = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"{folder / 'model.pt'} cannot be read ({type(err).__name__}); "
-                              "the file is corrupt or truncated: re-export it.") from err
+        raise CheckpointError(f"{_where(folder, 'model.pt')} cannot be read "
+                              f"({type(err).__name__}); the file is corrupt or truncated: "
+                              "re-export it.") from err
+    if not isinstance(packed, dict) or not all(isinstance(w, torch.Tensor)
+                                               for w in packed.values()):
+        raise CheckpointError(f"{_where(folder, 'model.pt')} does not hold a weight dictionary.")
+    if not all(torch.isfinite(w).all() for w in packed.values() if w.is_floating_point()):
+        raise CheckpointError(f"{_where(folder, 'model.pt')} has NaN or infinite weights: the "
+                              "training diverged; export an earlier checkpoint.")
     try:
         model.load_state_dict(unpack_weights(packed))
     except (RuntimeError, AttributeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"The weights in {folder / 'model.pt'} do not fit the model its "
-                              f"config.json describes ({first}).") from err
+        raise CheckpointError(f"The weights in {_where(folder, 'model.pt')} do not fit the model "
+                              f"its config.json describes ({first}).") from err
     int8_output.attach(model, packed, SCALE_SUFFIX)
     snapshots = []
     if (folder / "snapshots.json").is_file():
-        snapshots = _read_json(folder / "snapshots.json")
+        snapshots = check_snapshots(_read_json(folder / "snapshots.json"), folder)
     return model.eval(), tokenizer, config, metadata, snapshots

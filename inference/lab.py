@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from inference.checkpoint import check_eval
 from models.attention import MultiHeadAttention
 
 DEFAULT_LENGTHS = (16, 32, 64, 128, 256, 512)
@@ -125,6 +126,6 @@ def load_eval(folder: str | Path | None) -> dict | None:
                 result = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 continue
-            if isinstance(result, dict) and isinstance(result.get("by_length"), list):
+            if check_eval(result):
                 return result
     return None

@@ -2,7 +2,7 @@
 
 - `attention`: the attention math (scaled dot-product, Bahdanau, Luong, multi-head).
 - `seq2seq`: the face every model shows to search and training.
-- `gru`: GRU encoder-decoder with Bahdanau, Luong or no attention.
+- `rnn`: recurrent encoder-decoder (GRU, LSTM or tanh RNN) with Bahdanau, Luong or no attention.
 - `transformer`: the Transformer, with a key/value cache for decoding.
 - `search`: greedy search, beam search and forced alignment for any of them.
 """
@@ -17,7 +17,7 @@ from models.attention import (
     scaled_dot_product,
     weighted_sum,
 )
-from models.gru import ATTENTIONS, GRUSeq2Seq
+from models.rnn import ATTENTIONS, CELLS, GRUSeq2Seq, RNNSeq2Seq
 from models.search import Hypothesis, beam_search, forced_alignment, greedy_search
 from models.seq2seq import Seq2Seq, select_rows
 from models.transformer import Transformer
@@ -25,10 +25,12 @@ from models.transformer import Transformer
 __all__ = [
     "ATTENTIONS",
     "BahdanauAttention",
+    "CELLS",
     "GRUSeq2Seq",
     "Hypothesis",
     "LuongAttention",
     "MultiHeadAttention",
+    "RNNSeq2Seq",
     "Seq2Seq",
     "Transformer",
     "beam_search",

@@ -8,6 +8,8 @@ before anything runs. The vocabulary size and the special ids are computed by th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from lightning.pytorch.cli import LightningCLI
 
@@ -22,6 +24,27 @@ class TranslationCLI(LightningCLI):
         parser.link_arguments("data.pad_id", "model.model.init_args.pad_id", apply_on="instantiate")
         for name in ("pad_id", "bos_id", "eos_id"):
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        resume_in_same_version(self.config.get(self.subcommand) if self.subcommand else self.config)
+
+
+def resume_in_same_version(config) -> None:
+    """`--ckpt_path runs/NAME/version_N/checkpoints/X.ckpt`: log on into version_N.
+
+    Lightning would open a new version_N+1, and ModelCheckpoint only restores which checkpoint
+    is the best when its folder is unchanged: in a new folder a resumed run would forget the
+    best val BLEU so far and the curves would be split in two.
+    """
+    ckpt_path = config.get("ckpt_path") if config is not None else None
+    logger = config.get("trainer", {}).get("logger") if ckpt_path else None
+    if not ckpt_path or not hasattr(logger, "get") or not logger.get("init_args"):
+        return
+    ckpt = Path(str(ckpt_path))
+    if ckpt.parent.name == "checkpoints" and ckpt.parent.parent.name.startswith("version_"):
+        version = ckpt.parent.parent.name.removeprefix("version_")
+        if version.isdigit() and logger["init_args"].get("version") is None:
+            logger["init_args"]["version"] = int(version)
 
 
 def main(args: list[str] | None = None, run: bool = True) -> TranslationCLI:

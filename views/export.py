@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -24,11 +25,19 @@ def to_json(views: list[AlignmentView], source: str = "") -> str:
     }, ensure_ascii=False, indent=1)
 
 
+def unit(views: list[AlignmentView]) -> str:
+    """"word" when the views merged pieces into words, else "piece": names the CSV's columns."""
+    return "word" if views and all(v.detail.endswith("words") for v in views) else "piece"
+
+
 def to_csv(views: list[AlignmentView]) -> str:
-    """One line per cell: model, view, row index, row piece, column index, column piece, weight."""
+    """One line per cell: model, view, row index, row piece (or word), column index, column
+    piece (or word), weight. Starts with a UTF-8 byte-order mark so spreadsheets read ä and ß."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["model", "view", "row", "row_piece", "column", "column_piece", "weight"])
+    name = unit(views)
+    writer.writerow(["model", "view", "row", f"row_{name}", "column", f"column_{name}", "weight"])
     for v in views:
         for r, row_piece in enumerate(v.rows):
             for c, column_piece in enumerate(v.columns):
@@ -37,15 +46,27 @@ def to_csv(views: list[AlignmentView]) -> str:
     return out.getvalue()
 
 
-def prune(folder: str | Path, max_age_s: float = 3600) -> None:
-    """Delete downloads older than `max_age_s`, so a long-running app does not fill its disk."""
-    cutoff = time.time() - max_age_s
+KEEP_FILES = 40  # the newest downloads kept: a page only offers the files of its last view
+KEEP_BYTES = 64 * 2**20
+
+
+def prune(folder: str | Path, keep_files: int = KEEP_FILES, keep_bytes: int = KEEP_BYTES,
+          max_age_s: float = 3600) -> None:
+    """Keep only the newest downloads (at most `keep_files` files and `keep_bytes` bytes, none
+    older than `max_age_s`), so a public app's disk use stays bounded however many ask."""
+    files = []
     for path in Path(folder).glob("*.*"):
         try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
+            stat = path.stat()
+            files.append((stat.st_mtime, stat.st_size, path))
         except OSError:  # another request removed it first
             pass
+    cutoff, total = time.time() - max_age_s, 0
+    for rank, (mtime, size, path) in enumerate(sorted(files, reverse=True)):
+        total += size
+        if rank >= keep_files or total > keep_bytes or mtime < cutoff:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def write_downloads(views: list[AlignmentView], source: str, folder: str | Path,
@@ -61,4 +82,5 @@ def write_downloads(views: list[AlignmentView], source: str, folder: str | Path,
     json_path, csv_path = folder / f"{name}.json", folder / f"{name}.csv"
     json_path.write_text(to_json(views, source), encoding="utf-8")
     csv_path.write_text(to_csv(views), encoding="utf-8")
+    prune(folder)
     return str(json_path), str(csv_path)

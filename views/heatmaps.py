@@ -199,13 +199,15 @@ def head_grid(translation: Translation, kind: str = "cross", layer: int | None =
     return figure
 
 
-def head_choices(num_heads: int) -> list[tuple[str, int | str]]:
-    """Radio choices for a head: the mean first, then heads 1..H (values 0-based)."""
-    return [("mean of heads", MEAN)] + [(str(h + 1), h) for h in range(num_heads)]
+def head_choices(num_heads: int) -> list[tuple[str, str]]:
+    """Radio choices for a head: the mean first, then heads 1..H (values "mean", "0", "1", ...:
+    text, so an API client sends what the API description says)."""
+    return [("mean of heads", MEAN)] + [(str(h + 1), str(h)) for h in range(num_heads)]
 
 
-def layer_choices(num_layers: int) -> list[tuple[str, int]]:
-    return [(str(layer + 1), layer) for layer in range(num_layers)]
+def layer_choices(num_layers: int) -> list[tuple[str, str]]:
+    """Radio choices for a layer: labels 1..L, values "0".."L-1" (0-based, as text)."""
+    return [(str(layer + 1), str(layer)) for layer in range(num_layers)]
 
 
 def cross_views(results: dict[str, Translation], names: list[str],

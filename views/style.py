@@ -40,8 +40,13 @@ def model_color(name: str, index: int = 0) -> str:
 
 
 def escape(text: str) -> str:
-    """Text for a plotly title, label or hover box: HTML-escaped, newlines as spaces."""
-    return html.escape(str(text), quote=True).replace("\n", " ")
+    """Text for a plotly title, label or hover box: HTML-escaped, newlines as spaces.
+
+    Quotes stay as they are (plotly shows `&#x27;` literally); a text that starts with `$` gets
+    a zero-width space in front, or plotly would typeset `$$x$$` as LaTeX.
+    """
+    out = html.escape(str(text), quote=False).replace("\n", " ")
+    return ZERO_WIDTH_SPACE + out if out.startswith("$") else out
 
 
 def axis_labels(pieces: list[str]) -> list[str]:

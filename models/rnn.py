@@ -1,0 +1,195 @@
+"""Recurrent encoder-decoder (GRU, LSTM or plain tanh RNN), with Bahdanau, Luong or no attention.
+
+Legend: B batch, S source length, T target length, V vocabulary, M = emb_dim,
+He = enc_hidden (each direction), Hd = dec_hidden, K = 2*He encoder output size, A = attn_dim.
+
+One flag, `cell`, picks the recurrence (as in Joey NMT): "gru" (update and reset gates),
+"lstm" (input, forget and output gates around a separate cell state c, the additive path that
+lets gradients through long sentences) or "rnn" (a plain tanh RNN: no gates, the model whose
+gradients vanish). Training uses torch's fused layers for all three.
+
+The story in four decoders, sharing one encoder:
+- "none" (Cho et al., 2014): the whole source is squeezed into one fixed vector c (the last
+  forward and first backward encoder states); the decoder sees that same c at every step. Long
+  sentences must fit through this bottleneck, which is what attention removes.
+- "bahdanau" (Bahdanau et al., 2015): before step t the previous decoder state s_{t-1} scores
+  every encoder state, so c_t is a fresh, per-step mix of the source; c_t feeds the GRU and the
+  output. The weights are the alignment a person sees.
+- "luong_dot" / "luong_general" (Luong et al., 2015): the GRU steps first, then its new state
+  s_t scores the source; the attentional vector h~_t = tanh(W_c [c_t; s_t]) gives the logits
+  and is fed to the next step's input ("input feeding"), so the decoder knows what it attended.
+
+One embedding serves source, target and output layer (the vocabulary is joint), so every
+decoder ends in an M-sized vector that is scored against the embedding matrix.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from models.attention import BahdanauAttention, LuongAttention
+from models.seq2seq import Seq2Seq
+
+ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "none")
+CELLS = {"gru": (nn.GRU, nn.GRUCell), "lstm": (nn.LSTM, nn.LSTMCell), "rnn": (nn.RNN, nn.RNNCell)}
+
+
+class RNNSeq2Seq(Seq2Seq):
+    """Bidirectional recurrent encoder, recurrent decoder with the attention named by `attention`.
+
+    cell: "gru", "lstm" or "rnn" (tanh). An LSTM carries a second state, the cell c, which
+    starts as the same bridge output as the hidden state (as in Joey NMT).
+
+    attention: "bahdanau", "luong_dot", "luong_general" or "none". "luong_dot" scores s_t . h_j,
+    so it needs dec_hidden == 2 * enc_hidden (the defaults); otherwise use "luong_general",
+    whose W_a is exactly the projection that dot attention lacks.
+    """
+
+    def __init__(self, vocab_size: int, pad_id: int = 0, emb_dim: int = 256,
+                 enc_hidden: int = 256, dec_hidden: int = 512, attention: str = "bahdanau",
+                 attn_dim: int = 256, dropout: float = 0.2, cell: str = "gru"):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"Unknown cell {cell!r}; choose one of {', '.join(CELLS)}.")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"Unknown attention {attention!r}; choose one of "
+                             f"{', '.join(ATTENTIONS)}.")
+        if attention == "luong_dot" and dec_hidden != 2 * enc_hidden:
+            raise ValueError(
+                f"attention='luong_dot' scores the decoder state against the encoder states "
+                f"directly, so dec_hidden ({dec_hidden}) must equal 2 * enc_hidden "
+                f"({2 * enc_hidden}); change the sizes or use attention='luong_general'.")
+        self.config = dict(vocab_size=vocab_size, pad_id=pad_id, emb_dim=emb_dim,
+                           enc_hidden=enc_hidden, dec_hidden=dec_hidden, attention=attention,
+                           attn_dim=attn_dim, dropout=dropout, cell=cell)
+        self.vocab_size, self.pad_id, self.attention_kind = vocab_size, pad_id, attention
+        self.cell = cell
+        Layer, Cell = CELLS[cell]
+        self.luong = attention.startswith("luong")
+        K = 2 * enc_hidden
+
+        self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.encoder = Layer(emb_dim, enc_hidden, batch_first=True, bidirectional=True)
+        self.bridge = nn.Linear(K, dec_hidden)  # [h_fwd_last; h_bwd_first] -> s_0
+
+        if attention == "bahdanau":
+            self.attention = BahdanauAttention(dec_hidden, K, attn_dim)
+        elif self.luong:
+            self.attention = LuongAttention(dec_hidden, K, attention.removeprefix("luong_"))
+        else:
+            self.attention = None
+
+        if self.luong:
+            # Input feeding: the cell reads [emb(y_{t-1}); h~_{t-1}].
+            self.decoder = Cell(emb_dim + emb_dim, dec_hidden)
+            self.combine = nn.Linear(K + dec_hidden, emb_dim)  # W_c [c_t; s_t] -> h~_t
+        else:
+            # Bahdanau and "none": the cell reads [emb(y_{t-1}); c_t], the output sees all three.
+            self.decoder = Cell(emb_dim + K, dec_hidden)
+            self.combine = nn.Linear(dec_hidden + K + emb_dim, emb_dim)
+        self.out_bias = nn.Parameter(torch.zeros(vocab_size))
+
+    # ---- encoder ----------------------------------------------------------------------------
+    def encode(self, src: Tensor, src_mask: Tensor, need_weights: bool = False) -> dict:
+        """src, src_mask (B, S) -> memory dict (the encoder has no attention to return).
+
+        memory: "src_mask" (B, S), "init" (B, Hd) the decoder's first state, and either
+        "values" (B, S, K) + "keys" (B, S, A or Hd) projected once here, or for "none"
+        "summary" (B, K), the fixed context vector.
+        """
+        S = src.size(1)
+        lengths = src_mask.sum(dim=1).cpu()
+        packed = pack_padded_sequence(self.dropout(self.embedding(src)), lengths,
+                                      batch_first=True, enforce_sorted=False)
+        # Packing makes h_n hold the forward RNN at each sentence's last real token and the
+        # backward RNN at its first, not states that have run on over padding.
+        outputs, h_n = self.encoder(packed)  # h_n (2, B, He); an LSTM's is (h_n, c_n)
+        if self.cell == "lstm":
+            h_n = h_n[0]
+        values, _ = pad_packed_sequence(outputs, batch_first=True, total_length=S)  # (B, S, K)
+        summary = torch.cat([h_n[0], h_n[1]], dim=-1)  # (B, K)
+        memory = {"src_mask": src_mask, "init": torch.tanh(self.bridge(summary))}
+        if self.attention is None:
+            memory["summary"] = summary
+        else:
+            memory["values"] = values
+            memory["keys"] = self.attention.project_keys(values)
+        return memory
+
+    # ---- decoder ----------------------------------------------------------------------------
+    def init_state(self, memory: dict) -> dict:
+        """state: "hidden" (B, Hd); an LSTM adds "cell" (B, Hd); Luong adds "feed" (B, M), the
+        previous h~ (zeros at first)."""
+        hidden = memory["init"]
+        state = {"hidden": hidden}
+        if self.cell == "lstm":
+            state["cell"] = hidden
+        if self.luong:
+            state["feed"] = hidden.new_zeros(hidden.size(0), self.embedding.embedding_dim)
+        return state
+
+    def _recur(self, inputs: Tensor, state: dict) -> dict:
+        """One step of the decoder cell: (B, in) and the old state -> {"hidden"[, "cell"]}."""
+        if self.cell == "lstm":
+            hidden, cell = self.decoder(inputs, (state["hidden"], state["cell"]))
+            return {"hidden": hidden, "cell": cell}
+        return {"hidden": self.decoder(inputs, state["hidden"])}
+
+    def _decode_step(self, memory: dict, state: dict,
+                     emb: Tensor) -> tuple[Tensor, dict, Tensor | None]:
+        """One step from emb(y_{t-1}) (B, M): output (B, M), new state, weights (B, S) or None."""
+        if self.luong:
+            new = self._recur(torch.cat([emb, state["feed"]], dim=-1), state)
+            hidden = new["hidden"]  # s_t
+            context, weights = self.attention(hidden, memory["keys"], memory["values"],
+                                              memory["src_mask"])
+            out = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))  # h~_t (B, M)
+            return out, new | {"feed": out}, weights
+        if self.attention is None:
+            context, weights = memory["summary"], None  # the same c at every step
+        else:  # Bahdanau: s_{t-1} asks where to look before the cell moves.
+            context, weights = self.attention(state["hidden"], memory["keys"], memory["values"],
+                                              memory["src_mask"])
+        new = self._recur(torch.cat([emb, context], dim=-1), state)
+        hidden = new["hidden"]  # s_t
+        out = torch.tanh(self.combine(torch.cat([hidden, context, emb], dim=-1)))  # (B, M)
+        return out, new, weights
+
+    def _logits(self, out: Tensor) -> Tensor:
+        """(..., M) -> (..., V), scored against the shared embedding."""
+        return F.linear(self.dropout(out), self.embedding.weight, self.out_bias)
+
+    def step(self, memory: dict, state: dict, token: Tensor,
+             need_weights: bool = False) -> tuple[Tensor, dict, dict[str, Tensor]]:
+        """token (B,) -> logits (B, V), new state, {"cross": (B, S)} ({} for "none")."""
+        out, state, weights = self._decode_step(memory, state, self.dropout(self.embedding(token)))
+        step_weights = {"cross": weights} if need_weights and weights is not None else {}
+        return self._logits(out), state, step_weights
+
+    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor,
+                need_weights: bool = False) -> tuple[Tensor, dict[str, Tensor]]:
+        """Teacher-forced logits (B, T, V) and {"cross": (B, T, S)} ({} for "none").
+
+        The recurrence forces a loop over T, but it runs the very `_decode_step` search uses,
+        and the costly vocabulary projection is done once for all positions.
+        """
+        memory = self.encode(src, src_mask)
+        state = self.init_state(memory)
+        emb = self.dropout(self.embedding(tgt_in))  # (B, T, M)
+        outs, weights = [], []
+        for t in range(tgt_in.size(1)):
+            out, state, w = self._decode_step(memory, state, emb[:, t])
+            outs.append(out)
+            weights.append(w)
+        logits = self._logits(torch.stack(outs, dim=1))  # (B, T, V)
+        if need_weights and self.attention is not None:
+            return logits, {"cross": torch.stack(weights, dim=1)}  # (B, T, S)
+        return logits, {}
+
+
+# Folders exported before the cell choice name `models.gru.GRUSeq2Seq`; it is this class.
+GRUSeq2Seq = RNNSeq2Seq
