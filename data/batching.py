@@ -106,6 +106,8 @@ class TokenBudgetBatchSampler(Sampler[list[int]]):
 
     def __init__(self, lengths: Sequence[int], max_tokens: int, shuffle: bool = True,
                  seed: int = 0, pool_factor: int = 100, num_replicas: int = 1, rank: int = 0):
+        if not lengths:
+            raise ValueError("There are no pairs to batch: the split is empty.")
         if max(lengths) > max_tokens:
             raise ValueError(f"A pair of {max(lengths)} tokens does not fit a budget of "
                              f"{max_tokens}: raise max_tokens or lower max_len.")

@@ -64,10 +64,23 @@ def load_pair(src_lang: str, tgt_lang: str, corpus: str = "auto") -> datasets.Da
     return pairs
 
 
-def _read_lines(path: Path) -> list[str]:
-    # newline="\n" keeps a stray \r inside a sentence from splitting it into two lines.
-    with open(path, encoding="utf-8", newline="\n") as f:
-        return [line.rstrip("\r\n") for line in f]
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 text file, without their line ends.
+
+    Only "\n" ends a line, so a stray "\r" inside a sentence does not split it into two.
+    CorpusError, naming the file and the line, for a file that is not UTF-8.
+    """
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise CorpusError(f"{path} is not UTF-8 text (byte 0x{data[err.start]:02x} on line "
+                          f"{line}): convert it to UTF-8, e.g. iconv -t utf-8.") from err
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the end of the last line, not an empty line after it
+    return [line.rstrip("\r") for line in lines]
 
 
 def _load_local(folder: Path, src_lang: str, tgt_lang: str) -> datasets.DatasetDict:
@@ -76,7 +89,11 @@ def _load_local(folder: Path, src_lang: str, tgt_lang: str) -> datasets.DatasetD
         src_path, tgt_path = folder / f"{split}.{src_lang}", folder / f"{split}.{tgt_lang}"
         if not (src_path.exists() and tgt_path.exists()):
             continue  # test_2017_flickr has no Czech side
-        src, tgt = _read_lines(src_path), _read_lines(tgt_path)
+        src, tgt = read_lines(src_path), read_lines(tgt_path)
+        for path, lines, other in ((src_path, src, tgt_path), (tgt_path, tgt, src_path)):
+            if not any(line.strip() for line in lines):
+                raise CorpusError(f"{path} is empty or holds only blank lines: give it one "
+                                  f"sentence a line, line-aligned with {other}.")
         if len(src) != len(tgt):
             raise CorpusError(
                 f"{src_path} has {len(src):,} lines but {tgt_path} has {len(tgt):,}: "
@@ -111,6 +128,9 @@ def _load_hub(name: str, src_lang: str, tgt_lang: str) -> datasets.DatasetDict:
                               f"not {src_lang!r} and {tgt_lang!r} (nor a 'translation' column).")
         if any(s is None for s in src) or any(t is None for t in tgt):
             raise CorpusError(f"{name} split {hub_split!r} lacks {src_lang!r} or {tgt_lang!r}.")
+        if not any(s.strip() and t.strip() for s, t in zip(src, tgt)):
+            raise CorpusError(f"{name} split {hub_split!r} has no sentence pairs: every row is "
+                              "empty on one side; use another corpus.")
         splits[split] = datasets.Dataset.from_dict({"src": src, "tgt": tgt})
     if "train" not in splits:
         raise CorpusError(f"{name} has no train split (it has {list(raw)}).")

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,14 +69,34 @@ class Tokenizer:
         """Train in memory on `sentences` (both languages' train split)."""
         if model_type not in ("bpe", "unigram"):
             raise ValueError(f"model_type must be 'bpe' or 'unigram', not {model_type!r}.")
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
+            raise ValueError(f"vocab_size must be a positive number of pieces, e.g. 8000, "
+                             f"not {vocab_size!r}.")
         model = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size,
-            model_type=model_type, character_coverage=character_coverage,
-            pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
-            num_threads=2, minloglevel=2,
-        )
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size,
+                model_type=model_type, character_coverage=character_coverage,
+                pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+                num_threads=2, minloglevel=2,
+            )
+        except RuntimeError as err:  # sentencepiece's checks arrive as "INTERNAL: file(line) ..."
+            raise ValueError(_training_failure(str(err), vocab_size)) from err
         return Tokenizer(model.getvalue())
+
+
+def _training_failure(message: str, vocab_size: int) -> str:
+    """One sentence for a failed sentencepiece training: what was wrong and what to change."""
+    if match := re.search(r"smaller than required_chars\. (\d+) vs (\d+)", message):
+        return (f"vocab_size {vocab_size} is too small: the training text needs at least "
+                f"{match.group(2)} pieces (one per character and the 4 special ones); "
+                "raise vocab_size.")
+    if match := re.search(r"Vocabulary size too high.*<= (\d+)", message):
+        return (f"vocab_size {vocab_size} is more pieces than the training text can give "
+                f"(at most {match.group(1)}); lower vocab_size.")
+    if "sentences_.empty()" in message or "all_chars_count" in message:
+        return "There is no text to train the tokenizer on: every training sentence is empty."
+    return f"sentencepiece could not train a {vocab_size}-piece vocabulary ({message.strip()})."
 
 
 def train_or_load(sentences: list[str], cache_dir: str | Path, vocab_size: int = 8000,

@@ -5,7 +5,7 @@ import sys
 
 from data import CorpusError
 from inference.checkpoint import CheckpointError
-from training.cli import main
+from training.cli import ConfigError, main
 
 sys.argv[0] = "python -m training"
 # Our own progress lines (corpus sizes, pairs dropped, tokenizer trained or reused) on stderr.
@@ -16,7 +16,8 @@ for name in ("data", "training"):
     logging.getLogger(name).setLevel(logging.INFO)
 try:
     main()
-except (CorpusError, CheckpointError, FileNotFoundError) as err:
-    # Errors a user causes (a wrong corpus path, a bad language pair) get one sentence.
+except (ConfigError, CorpusError, CheckpointError, FileNotFoundError) as err:
+    # Errors a user causes (a wrong corpus path, a bad language pair, a value training cannot
+    # use, a truncated --ckpt_path) get one sentence, no stack trace.
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)

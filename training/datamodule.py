@@ -15,7 +15,8 @@ from typing import Literal
 import lightning as L
 from torch.utils.data import DataLoader
 
-from data import TokenBudgetBatchSampler, Tokenizer, collate, encode_split, load_pair
+from data import TokenBudgetBatchSampler, Tokenizer, collate, encode_split
+from data.corpus import CorpusError, load_pair, resolve_corpus
 from data.tokenizer import train_or_load
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ class Multi30kDataModule(L.LightningDataModule):
                  seed: int = 0, snapshot_count: int = 4,
                  eval_split: Literal["val", "test_2016_flickr", "test_2017_flickr"] = "val"):
         super().__init__()
+        # Checked before the corpus is read: a wrong number fails in a second, not mid-fit.
+        for name, value, low in (("vocab_size", vocab_size, 1), ("max_tokens", max_tokens, 1),
+                                 ("max_len", max_len, 1), ("eval_batch_size", eval_batch_size, 1),
+                                 ("num_workers", num_workers, 0),
+                                 ("snapshot_count", snapshot_count, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"data.{name} must be a whole number >= {low}, not {value!r}.")
         self.save_hyperparameters()
         self.src_lang, self.tgt_lang = src_lang, tgt_lang
         self.max_tokens, self.max_len = max_tokens, max_len
@@ -53,12 +61,23 @@ class Multi30kDataModule(L.LightningDataModule):
         self.eval_split = eval_split
         self.pairs = load_pair(src_lang, tgt_lang, corpus)
         if eval_split not in self.pairs:
-            raise ValueError(f"eval_split {eval_split!r} is not one of {list(self.pairs)}.")
+            raise CorpusError(
+                f"The corpus {resolve_corpus(corpus)} has no {eval_split} split for {src_lang}-"
+                f"{tgt_lang} (it has {', '.join(self.pairs)}): add {eval_split}.{src_lang} and "
+                f"{eval_split}.{tgt_lang}, or pick another data.eval_split.")
         train = self.pairs["train"]
         self.tokenizer: Tokenizer = train_or_load(
             list(train["src"]) + list(train["tgt"]), Path(tokenizer_dir), vocab_size,
             spm_model_type)
         self.encoded = {"train": encode_split(train, self.tokenizer, max_len, "train")}
+        lengths = self.encoded["train"].lengths()
+        if not lengths:
+            raise ValueError(f"No training pair is left: every pair is empty on one side or "
+                             f"longer than data.max_len={max_len} pieces; raise data.max_len.")
+        if max(lengths) > max_tokens:
+            raise ValueError(f"data.max_tokens={max_tokens} is less than the longest training "
+                             f"pair ({max(lengths)} pieces with eos): raise data.max_tokens or "
+                             f"lower data.max_len.")
         for split in EVAL_SPLITS:
             if split in self.pairs:
                 self.encoded[split] = encode_split(self.pairs[split], self.tokenizer)
@@ -90,7 +109,7 @@ class Multi30kDataModule(L.LightningDataModule):
 
     def snapshot_sentences(self) -> list[tuple[str, str]]:
         """A few fixed val pairs, of growing length, whose alignments are recorded each epoch."""
-        val = self.pairs["val"]
+        val = self.pairs["val" if "val" in self.pairs else self.eval_split]
         if self.snapshot_count <= 0:
             return []
         step = max(1, len(val) // self.snapshot_count)

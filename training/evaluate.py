@@ -19,19 +19,29 @@ from tqdm import tqdm
 
 from data import CorpusError, load_pair
 from inference import CheckpointError, Translator
+from inference.translator import MAX_BEAM
 from training.scoring import bleu_by_length, corpus_scores
+from training.translate import beam_size, output_problem, positive_int, warn_long_lines
 
 
 def evaluate(translator: Translator, split: str, beam: int = 5, corpus: str = "auto",
              batch_size: int = 64, limit: int | None = None) -> dict:
+    """Translate `split` (its first `limit` sentences) and score it; lines are never dropped."""
+    for name, value, high in (("beam", beam, MAX_BEAM), ("batch_size", batch_size, None),
+                              ("limit", 1 if limit is None else limit, None)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (
+                high is not None and value > high):
+            top = f" and <= {high}" if high else ""
+            raise ValueError(f"{name} must be a whole number >= 1{top}, not {value!r}.")
     src_lang, tgt_lang = translator.config["language_pair"]
     pairs = load_pair(src_lang, tgt_lang, corpus)
     if split not in pairs:
         raise CorpusError(f"The {src_lang}-{tgt_lang} corpus has no split {split!r} "
                           f"(it has {', '.join(pairs)}).")
     sources, references = list(pairs[split]["src"]), list(pairs[split]["tgt"])
-    if limit:
+    if limit is not None:
         sources, references = sources[:limit], references[:limit]
+    warn_long_lines(translator, sources, f"the {split} split")
     start = time.perf_counter()
     with tqdm(total=len(sources), unit="sent", desc=f"{translator.name} {split}") as bar:
         hyps = translator.translate_batch(sources, beam=beam, batch_size=batch_size,
@@ -44,22 +54,31 @@ def evaluate(translator: Translator, split: str, beam: int = 5, corpus: str = "a
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a shipped model folder")
     parser.add_argument("--split", default="val",
                         help="val, test_2016_flickr or test_2017_flickr (default val)")
-    parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--beam", type=beam_size, default=5,
+                        help=f"beam size, 1 = greedy, at most {MAX_BEAM} (default 5)")
     parser.add_argument("--corpus", default="auto", help="local Multi30K folder or Hub id")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N sentences")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--limit", type=positive_int, default=None,
+                        help="only the first N sentences")
     parser.add_argument("--output", default=None,
                         help="JSON path (default MODEL/eval/SPLIT-beamN.json)")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=positive_int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    output = Path(args.output) if args.output else \
+        Path(args.model) / "eval" / f"{args.split}-beam{args.beam}.json"
     try:
         translator = Translator.load(args.model)
+        problem = output_problem(output, make_folders=True)
+        if problem:  # before the whole split is translated
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         result = evaluate(translator, args.split, args.beam, args.corpus, args.batch_size,
                           args.limit)
     except (CheckpointError, CorpusError) as err:
@@ -72,10 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     print("  BLEU by source length (words):")
     for row in result["by_length"]:
         print(f"    {row['bucket']:>6}: {row['bleu']:6.2f}  ({row['sentences']} sentences)")
-    output = Path(args.output) if args.output else \
-        Path(args.model) / "eval" / f"{args.split}-beam{args.beam}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    except OSError as err:
+        print(f"error: cannot write --output {output} ({err.strerror}).", file=sys.stderr)
+        return 2
     print(f"  written to {output}")
     return 0
 

@@ -16,28 +16,56 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
+import re
 import sys
 from pathlib import Path
 
 import torch
 
+from data.corpus import CorpusError
 from data.tokenizer import Tokenizer
 from inference.checkpoint import CheckpointError, build_model, folder_size, save_folder
-from inference.translator import Translator
+from inference.translator import MAX_BEAM, Translator
 from training.evaluate import evaluate
+from training.translate import beam_size
 
 SIZE_LIMIT = 10 * 1024 * 1024  # a Space needs no large-file storage below this
 LABELS = {"gru_noattn": "GRU, no attention", "gru_bahdanau": "GRU + Bahdanau attention",
           "gru_luong": "GRU + Luong attention", "transformer": "Transformer"}
 
 
+def load_checkpoint_file(path: str | Path, mmap: bool = False) -> dict:
+    """The dict in a .ckpt, read as tensors and plain values only (`weights_only=True`).
+
+    A .ckpt is a pickle, and unpickling arbitrary objects can run arbitrary code: a file
+    downloaded from elsewhere must not be able to do that. Everything our training writes
+    (hyperparameters, snapshots, the tokenizer's bytes, optimizer state) is plain data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} is not a file; give a .ckpt that training wrote, e.g. "
+                              "runs/NAME/version_0/checkpoints/latest.ckpt.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        what = f" (such as {found.group(1)})" if found else ""
+        raise CheckpointError(
+            f"{path} holds Python objects{what} besides tensors and plain values; it was not "
+            "loaded, because unpickling them could run code: use a .ckpt our training wrote."
+        ) from err
+    except Exception as err:  # truncated, corrupt, or not a torch file at all
+        raise CheckpointError(f"{path} cannot be read as a checkpoint: it is truncated, corrupt "
+                              "or not a .ckpt that training wrote.") from err
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (it has no state_dict).")
+    return ckpt
+
+
 def read_lightning_checkpoint(path: str | Path) -> dict:
     """The raw checkpoint dict of our training, its "model_spec" filled in."""
-    try:
-        # Our own training output: it holds hyperparameters and snapshots, not only tensors.
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise CheckpointError(f"Cannot read the Lightning checkpoint {path} ({err}).") from err
+    ckpt = load_checkpoint_file(path)
     spec = ckpt.get("model_spec") or ckpt.get("hyper_parameters", {}).get("model_spec")
     if spec is None or "tokenizer_model" not in ckpt:
         raise CheckpointError(f"{path} was not written by training.module.TranslationModule.")
@@ -107,14 +135,16 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.export",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--ckpt", required=True, help="a Lightning .ckpt from training")
     parser.add_argument("--name", required=True, help="folder name under --out, e.g. transformer")
     parser.add_argument("--out", default="checkpoints")
     parser.add_argument("--weights", default="fp16", choices=("fp32", "fp16", "int8"))
     parser.add_argument("--config", default=None, help="the YAML it was trained with (recorded)")
     parser.add_argument("--evaluate", action="store_true", help="score val and test_2016_flickr")
-    parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--beam", type=beam_size, default=5,
+                        help=f"beam for --evaluate, 1 = greedy, at most {MAX_BEAM} (default 5)")
     parser.add_argument("--corpus", default="auto")
     parser.add_argument("--note", default="", help="free text for metadata, e.g. how it was run")
     parser.add_argument("--average", nargs="+", default=[], metavar="CKPT",
@@ -140,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"chrF {result['chrf']:.2f}")
             metadata["folder_bytes"] = folder_size(folder)
             meta_path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False))
-    except CheckpointError as err:
+    except (CheckpointError, CorpusError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     size = folder_size(folder)

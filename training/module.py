@@ -49,6 +49,9 @@ class TranslationModule(L.LightningModule):
                  label_smoothing: float = 0.1, pad_id: int = 0, bos_id: int = 2, eos_id: int = 3,
                  max_len_a: float = 1.5, max_len_b: int = 10):
         super().__init__()
+        check_recipe(lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                     min_lr_ratio=min_lr_ratio, label_smoothing=label_smoothing,
+                     max_len_a=max_len_a, max_len_b=max_len_b)
         self.model = model
         self.save_hyperparameters(ignore=["model"])
         self.snapshots: list[dict] = []
@@ -221,6 +224,28 @@ class TranslationModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.snapshots = checkpoint.get("snapshots", [])
         self.train_seconds = checkpoint.get("train_seconds", 0.0)
+
+
+# The recipe's numbers and the values they may take: (lowest, highest, lowest itself allowed).
+RECIPE_RANGES = {
+    "lr": (0.0, math.inf, False), "weight_decay": (0.0, math.inf, True),
+    "warmup_steps": (0, math.inf, True), "min_lr_ratio": (0.0, 1.0, True),
+    "label_smoothing": (0.0, 1.0, True), "max_len_a": (0.0, math.inf, True),
+    "max_len_b": (0, math.inf, True),
+}
+
+
+def check_recipe(**values: float) -> None:
+    """ValueError, naming the setting, for a recipe number training cannot use (lr -1 would
+    otherwise fail only when the optimizer is built, a label smoothing of 1.5 not at all)."""
+    for name, value in values.items():
+        low, high, closed = RECIPE_RANGES[name]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value > high or value < low or (
+                value == low and not closed):
+            span = f"{'>=' if closed else 'above'} {low}" + (
+                f" and <= {high}" if math.isfinite(high) else "")
+            raise ValueError(f"model.{name} must be a number {span}, not {value!r}.")
 
 
 def hardware_description(trainer: L.Trainer) -> str:
