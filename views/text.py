@@ -9,7 +9,7 @@ from views.style import md_escape
 
 TRAIN_HINT = """```bash
 python -m training fit --config training/configs/transformer.yaml
-python -m training.export --ckpt runs/transformer/version_0/checkpoints/last.ckpt \\
+python -m training.export --ckpt runs/transformer/version_0/checkpoints/best-*.ckpt \\
     --name transformer --evaluate
 ```"""
 
