@@ -1,4 +1,4 @@
-"""A run killed part-way and resumed with --ckpt_path loses nothing, on a shipped config's callbacks.
+"""A run killed part-way and resumed with --ckpt_path loses nothing (a shipped config's callbacks).
 
 The shipped configs keep two checkpoints: the best by val BLEU, and `latest.ckpt`, rewritten
 every 100 training steps. Here a real config (gru_bahdanau.yaml, its callbacks as shipped, but
