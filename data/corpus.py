@@ -34,12 +34,19 @@ class CorpusError(ValueError):
 
 
 def resolve_corpus(corpus: str = "auto") -> str:
-    """`auto` means: $MULTI30K_DIR, else the shared local copy if present, else the Hub."""
+    """`auto` means: $MULTI30K_DIR when it is set (and then only that folder), else the shared
+    local copy if present, else the Hub."""
     if corpus != "auto":
         return corpus
-    for candidate in (os.environ.get("MULTI30K_DIR"), DEFAULT_LOCAL):
-        if candidate and Path(candidate).is_dir():
-            return str(candidate)
+    chosen = os.environ.get("MULTI30K_DIR")
+    if chosen:
+        if not (Path(chosen).is_dir() and any(Path(chosen).glob("train.*"))):
+            raise CorpusError(f"MULTI30K_DIR is {chosen}, but that folder has no Multi30K files "
+                              "(train.en, train.de, val.en, ...): point it at the raw files, "
+                              "or unset it to use ../shared/data/multi30k or the Hub.")
+        return chosen
+    if DEFAULT_LOCAL.is_dir():
+        return str(DEFAULT_LOCAL)
     return DEFAULT_HUB
 
 

@@ -19,8 +19,8 @@ error of at most half a step per weight; BLEU before and after is reported in th
 from __future__ import annotations
 
 import importlib
-import math
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +229,10 @@ def load_folder(folder: str | Path) -> tuple[nn.Module, Tokenizer, dict, dict, l
     except Exception as err:  # sentencepiece raises RuntimeError/OSError on a bad proto
         raise CheckpointError(f"{_where(folder, 'spm.model')} is not a usable sentencepiece "
                               f"model ({err}).") from err
-    model = build_model(config["model"])
+    try:
+        model = build_model(config["model"])
+    except CheckpointError as err:
+        raise CheckpointError(f"{_where(folder, 'config.json')}: {err}") from err
     if getattr(model, "vocab_size", tokenizer.vocab_size) != tokenizer.vocab_size:
         raise CheckpointError(f"The model in {folder.name} expects {model.vocab_size} pieces but "
                               f"its spm.model has {tokenizer.vocab_size}: they do not belong "

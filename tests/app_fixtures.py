@@ -4,6 +4,9 @@
 the way `training.export` does: a tiny sentencepiece vocabulary, untrained tiny models, and
 fake-but-well-formed metadata (curves), snapshots and eval JSON, so every view has something to
 draw. gru_luong is shipped bare (no snapshots, no eval) so the "not available" paths run too.
+The vocabulary is trained on the first Multi30K lines where the corpus is at hand ($MULTI30K_DIR,
+else ../shared/data/multi30k, as in conftest.py), else on a built-in toy en-de set, so the app's
+tests run on a bare clone too.
 
     python tests/app_fixtures.py /tmp/fixture_checkpoints   # then CHECKPOINTS_DIR=... app.py
 """
@@ -11,6 +14,7 @@ draw. gru_luong is shipped bare (no snapshots, no eval) so the "not available" p
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -26,7 +30,8 @@ from data.tokenizer import Tokenizer  # noqa: E402
 from inference.checkpoint import save_folder  # noqa: E402
 from models import GRUSeq2Seq, Transformer  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "data" / "multi30k"
+# Where conftest.py looks: $MULTI30K_DIR (an empty folder hides the corpus), else ../shared.
+CORPUS = Path(os.environ.get("MULTI30K_DIR") or ROOT.parent / "shared" / "data" / "multi30k")
 LABELS = {"gru_noattn": "GRU, no attention", "gru_bahdanau": "GRU + Bahdanau attention",
           "gru_luong": "GRU + Luong attention", "transformer": "Transformer"}
 SNAPSHOT_PAIRS = [("A dog runs on the beach.", "Ein Hund rennt am Strand."),
@@ -37,18 +42,64 @@ ENCODER_LAYERS = 3  # deeper than the decoder, as in the shipped Transformer
 _built: dict[str, Path] = {}
 
 
-def _sentences() -> list[str]:
-    if (CORPUS / "train.en").exists() and (CORPUS / "train.de").exists():
+# A toy en-de set in Multi30K's style for a bare clone: subject + verb + place, each side a
+# real translation of the other, rich enough for the fixtures' 300-piece vocabulary.
+# (English, German, plural?)
+TOY_SUBJECTS = [
+    ("A dog", "Ein Hund", False), ("A brown dog", "Ein brauner Hund", False),
+    ("A man", "Ein Mann", False), ("An old man", "Ein alter Mann", False),
+    ("A woman", "Eine Frau", False), ("A young woman", "Eine junge Frau", False),
+    ("A little girl", "Ein kleines Mädchen", False), ("A boy", "Ein Junge", False),
+    ("A group of friends", "Eine Gruppe von Freunden", False),
+    ("Two children", "Zwei Kinder", True), ("Two men", "Zwei Männer", True),
+    ("Three women", "Drei Frauen", True), ("Several people", "Mehrere Leute", True),
+    ("Four dogs", "Vier Hunde", True),
+]
+# (English singular, English plural, German singular, German plural)
+TOY_VERBS = [
+    ("runs", "run", "rennt", "rennen"), ("sits", "sit", "sitzt", "sitzen"),
+    ("stands", "stand", "steht", "stehen"), ("walks", "walk", "geht", "gehen"),
+    ("jumps", "jump", "springt", "springen"), ("waits", "wait", "wartet", "warten"),
+    ("smiles", "smile", "lächelt", "lächeln"), ("sings", "sing", "singt", "singen"),
+    ("is climbing", "are climbing", "klettert", "klettern"),
+    ("is sleeping", "are sleeping", "schläft", "schlafen"),
+    ("plays soccer", "play soccer", "spielt Fußball", "spielen Fußball"),
+    ("is eating bread", "are eating bread", "isst Brot", "essen Brot"),
+    ("is reading a book", "are reading a book", "liest ein Buch", "lesen ein Buch"),
+]
+TOY_PLACES = [
+    ("on the beach", "am Strand"), ("in the park", "im Park"), ("in the city", "in der Stadt"),
+    ("on the street", "auf der Straße"), ("in the snow", "im Schnee"),
+    ("near the water", "in der Nähe des Wassers"), ("in front of a building", "vor einem Gebäude"),
+    ("on a red bench", "auf einer roten Bank"), ("in the green grass", "im grünen Gras"),
+    ("at the market", "auf dem Markt"), ("under a blue umbrella", "unter einem blauen Schirm"),
+    ("in the kitchen", "in der Küche"), ("on a wooden bridge", "auf einer Holzbrücke"),
+    ("next to a yellow car", "neben einem gelben Auto"),
+]
+
+
+def toy_pairs(n: int = 400, seed: int = 0) -> list[tuple[str, str]]:
+    """`n` seeded (English, German) sentence pairs from the toy set above."""
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(n):
+        (subject_en, subject_de, plural), verb, (place_en, place_de) = (
+            rng.choice(TOY_SUBJECTS), rng.choice(TOY_VERBS), rng.choice(TOY_PLACES))
+        verb_en, verb_de = (verb[1], verb[3]) if plural else (verb[0], verb[2])
+        pairs.append((f"{subject_en} {verb_en} {place_en}.", f"{subject_de} {verb_de} {place_de}."))
+    return pairs
+
+
+def _sentences(corpus: Path = CORPUS) -> list[str]:
+    """400 English then 400 German sentences: Multi30K's first lines, else the toy set."""
+    if (corpus / "train.en").exists() and (corpus / "train.de").exists():
         lines = []
         for lang in ("en", "de"):
-            with open(CORPUS / f"train.{lang}", encoding="utf-8") as f:
+            with open(corpus / f"train.{lang}", encoding="utf-8") as f:
                 lines += [next(f).strip() for _ in range(400)]
         return lines
-    rng = random.Random(0)
-    en = "a the dog man woman child runs plays street ball in on with red blue green".split()
-    de = "ein der hund mann frau kind rennt spielt straße ball im auf mit rot blau grün".split()
-    return [" ".join(rng.choice(words) for _ in range(8)) for words in (en, de)
-            for _ in range(400)]
+    pairs = toy_pairs(400)
+    return [en for en, _ in pairs] + [de for _, de in pairs]
 
 
 def _models(vocab_size: int) -> dict[str, torch.nn.Module]:

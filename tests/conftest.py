@@ -13,9 +13,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_CORPUS = Path(os.environ.get("MULTI30K_DIR", ROOT.parent / "shared" / "data" / "multi30k"))
+# $MULTI30K_DIR, else ../shared (tests/app_fixtures.py looks in the same place). CI also runs
+# the suite with MULTI30K_DIR naming an empty folder: the bare-clone case.
+SHARED_CORPUS = Path(os.environ.get("MULTI30K_DIR") or ROOT.parent / "shared" / "data" / "multi30k")
 
-torch.set_num_threads(2)
+# Two threads (the machine's cores) unless OMP_NUM_THREADS says otherwise, e.g. beside a run.
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 2))
 
 
 @pytest.fixture(scope="session")
