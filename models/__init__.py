@@ -2,9 +2,10 @@
 
 - `attention`: the attention math (scaled dot-product, Bahdanau, Luong, multi-head).
 - `seq2seq`: the face every model shows to search and training.
+- `cells`: the GRU, LSTM and tanh RNN cells written out, returning their gates.
 - `rnn`: recurrent encoder-decoder (GRU, LSTM or tanh RNN) with Bahdanau, Luong or no attention.
 - `transformer`: the Transformer, with a key/value cache for decoding.
-- `search`: greedy search, beam search and forced alignment for any of them.
+- `search`: greedy search, beam search and forced decoding (alignment) for any of them.
 """
 
 from models.attention import (
@@ -17,8 +18,15 @@ from models.attention import (
     scaled_dot_product,
     weighted_sum,
 )
+from models.cells import GATES
 from models.rnn import ATTENTIONS, CELLS, GRUSeq2Seq, RNNSeq2Seq
-from models.search import Hypothesis, beam_search, forced_alignment, greedy_search
+from models.search import (
+    Hypothesis,
+    beam_search,
+    forced_alignment,
+    forced_decoding,
+    greedy_search,
+)
 from models.seq2seq import Seq2Seq, select_rows
 from models.transformer import Transformer
 
@@ -26,6 +34,7 @@ __all__ = [
     "ATTENTIONS",
     "BahdanauAttention",
     "CELLS",
+    "GATES",
     "GRUSeq2Seq",
     "Hypothesis",
     "LuongAttention",
@@ -36,6 +45,7 @@ __all__ = [
     "beam_search",
     "causal_mask",
     "forced_alignment",
+    "forced_decoding",
     "greedy_search",
     "masked_softmax",
     "padding_mask",

@@ -6,7 +6,8 @@ He = enc_hidden (each direction), Hd = dec_hidden, K = 2*He encoder output size,
 One flag, `cell`, picks the recurrence (as in Joey NMT): "gru" (update and reset gates),
 "lstm" (input, forget and output gates around a separate cell state c, the additive path that
 lets gradients through long sentences) or "rnn" (a plain tanh RNN: no gates, the model whose
-gradients vanish). Training uses torch's fused layers for all three.
+gradients vanish). Training uses torch's fused layers for all three; `encode_with_gates` runs
+the same weights through cells written out step by step (`models.cells`), to show the gates.
 
 The story in four decoders, sharing one encoder:
 - "none" (Cho et al., 2014): the whole source is squeezed into one fixed vector c (the last
@@ -31,6 +32,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from models.attention import BahdanauAttention, LuongAttention
+from models.cells import run_bidirectional
 from models.seq2seq import Seq2Seq
 
 ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "none")
@@ -111,6 +113,10 @@ class RNNSeq2Seq(Seq2Seq):
         if self.cell == "lstm":
             h_n = h_n[0]
         values, _ = pad_packed_sequence(outputs, batch_first=True, total_length=S)  # (B, S, K)
+        return self._memory(src_mask, values, h_n)
+
+    def _memory(self, src_mask: Tensor, values: Tensor, h_n: Tensor) -> dict:
+        """Encoder states (B, S, K) and final hidden states h_n (2, B, He) -> memory dict."""
         summary = torch.cat([h_n[0], h_n[1]], dim=-1)  # (B, K)
         memory = {"src_mask": src_mask, "init": torch.tanh(self.bridge(summary))}
         if self.attention is None:
@@ -119,6 +125,24 @@ class RNNSeq2Seq(Seq2Seq):
             memory["values"] = values
             memory["keys"] = self.attention.project_keys(values)
         return memory
+
+    def encode_with_gates(self, src: Tensor, src_mask: Tensor) -> tuple[dict, dict[str, Tensor]]:
+        """`encode`, run through the written-out cells of `models.cells` so the gates come out.
+
+        src, src_mask (B, S) -> the memory `encode` gives (equal within 1e-5) and the encoder's
+        gates {name: (B, S, K)}, forward and backward halves side by side like the encoder
+        states, zero on padding: "reset" r and "update" z for a GRU, "input" i, "forget" f and
+        "output" o for an LSTM, all in [0, 1] (`models.cells.GATES`); also the "candidate" (the
+        GRU's n, the LSTM's g, in [-1, 1]) and an LSTM's "cell" c, so that h_t = (1 - z) * n +
+        z * h_{t-1} and c_t = f * c_{t-1} + i * g can be checked. A tanh RNN has none: {}.
+
+        A Python loop over S, far slower than `encode`: for looking at the gates, not training.
+        """
+        embedded = self.dropout(self.embedding(src))  # (B, S, M)
+        values, h_n, parts = run_bidirectional(self.encoder, embedded, src_mask)  # (B, S, K)
+        if self.cell == "lstm":
+            h_n = h_n[0]
+        return self._memory(src_mask, values, h_n), parts
 
     # ---- decoder ----------------------------------------------------------------------------
     def init_state(self, memory: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Turning next-piece logits into translations: greedy search, beam search, forced alignment.
+"""Turning next-piece logits into translations: greedy search, beam search, forced decoding.
 
 Legend: B batch, S source length, T output length, K beam size, V vocabulary, L layers, H heads.
 
@@ -13,6 +13,11 @@ sentence's source length including its eos):
     Transformer:  {"cross": (L, H, T, S), "decoder_self": (L, H, T, T),
                    "encoder_self": (L, H, S, S)}
 Row t of a matrix is the attention paid while choosing output token t.
+
+Searches run under torch.inference_mode: no graph, the fastest. Greedy search and forced
+decoding take `grad=True` to run with autograd instead, so what they return can be
+backpropagated (to the parameters, or to the source embeddings through a forward hook on the
+model's embedding): which source pieces did this target's probability depend on?
 """
 
 from __future__ import annotations
@@ -36,11 +41,28 @@ class Hypothesis:
     score: greedy: the sum of the tokens' log-probabilities. Beam: that sum divided by
         len(tokens) ** length_penalty, the figure the beams were ranked by.
     alignments: attention matrices trimmed to this sentence (see the module docstring).
+    log_probs: (len(tokens),) each token's log-probability; filled by `forced_decoding` (where,
+        with grad=True, it is what to backpropagate), None from the searches.
     """
 
     tokens: list[int]
     score: float
     alignments: dict[str, Tensor] = field(default_factory=dict)
+    log_probs: Tensor | None = None
+
+
+@contextlib.contextmanager
+def _autograd(grad: bool):
+    """inference_mode unless the caller asks for gradients, then autograd on."""
+    if not grad:
+        with torch.inference_mode():
+            yield
+        return
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError("grad=True needs autograd, but this call is inside "
+                           "torch.inference_mode; make it outside that block.")
+    with torch.enable_grad():
+        yield
 
 
 @contextlib.contextmanager
@@ -90,10 +112,9 @@ def _trim(alignments: dict[str, Tensor], i: int, T: int, S: int) -> dict[str, Te
     return trimmed
 
 
-@torch.inference_mode()
 def greedy_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int,
-                  max_len_a: float = 1.5, max_len_b: float = 10,
-                  need_weights: bool = True) -> list[Hypothesis]:
+                  max_len_a: float = 1.5, max_len_b: float = 10, need_weights: bool = True,
+                  grad: bool = False) -> list[Hypothesis]:
     """Pick the most likely piece at every step, for a batch of sentences at once.
 
     src, src_mask (B, S). Sentence i stops at eos or after int(max_len_a * S_i + max_len_b)
@@ -102,8 +123,11 @@ def greedy_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eo
     The loop only picks pieces and watches for the end; lengths and scores are worked out once
     afterwards (a sentence that is done keeps decoding while others finish, and what it adds past
     its end is cut off), so each step costs the model's step and little else.
+
+    grad=True: autograd on, so the alignments keep their graph (the score is a float: to
+    backpropagate a translation's log-probability, re-score its tokens with `forced_decoding`).
     """
-    with _evaluating(model):
+    with _autograd(grad), _evaluating(model):
         B = src.size(0)
         limits = _max_lengths(src_mask, max_len_a, max_len_b)  # (B,)
         memory = model.encode(src, src_mask, need_weights)
@@ -220,18 +244,32 @@ def beam_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eos_
                        alignments, src_mask)
 
 
-@torch.inference_mode()
-def forced_alignment(model: Seq2Seq, src: Tensor, src_mask: Tensor, tgt_in: Tensor,
-                     tgt_mask: Tensor, need_weights: bool = True,
-                     eos_id: int = 3) -> list[dict[str, Tensor]]:
-    """The attention a model pays to the source while producing exactly a given target.
+def _source_eos(src: Tensor, src_mask: Tensor) -> int:
+    """The piece that ends every source sentence (src = pieces + eos): the model's eos."""
+    ends = src.gather(1, (src_mask.sum(dim=1) - 1).unsqueeze(1)).unique()  # (1,) if all agree
+    if ends.numel() != 1:
+        raise ValueError(f"The source sentences end in different pieces {ends.tolist()}, so "
+                         f"the eos to end the target with is unclear; pass eos_id.")
+    return int(ends)
 
-    tgt_in (B, T) = bos + pieces; tgt_mask (B, T) True on real positions. Row t is the step that
-    emits tgt_out[t] (pieces + eos, built here with `eos_id`). Per sentence: the trimmed
-    alignments (as for a Hypothesis with T_i = tgt_mask[i].sum() tokens) plus "log_probs" (T_i,),
-    the log-probability of each target token.
+
+def forced_decoding(model: Seq2Seq, src: Tensor, src_mask: Tensor, tgt_in: Tensor,
+                    tgt_mask: Tensor, need_weights: bool = True, eos_id: int | None = None,
+                    grad: bool = False) -> list[Hypothesis]:
+    """Score a given target: the Hypothesis a model makes when made to produce exactly it.
+
+    tgt_in (B, T) = bos + pieces; tgt_mask (B, T) True on real positions. The target tokens are
+    the pieces + eos (`eos_id`; by default the piece every source sentence ends with). Per
+    sentence, T_i = tgt_mask[i].sum() tokens; `log_probs` (T_i,) the log-probability of each,
+    `score` their sum (as greedy search scores), `alignments` trimmed as for any Hypothesis:
+    row t is the attention paid while emitting token t.
+
+    grad=True runs with autograd on instead of inference_mode, so `log_probs` and the alignments
+    keep their graph and can be backpropagated.
     """
-    with _evaluating(model):
+    with _autograd(grad), _evaluating(model):
+        if eos_id is None:
+            eos_id = _source_eos(src, src_mask)
         logits, alignments = model(src, src_mask, tgt_in, need_weights=need_weights)
         target_lengths = tgt_mask.sum(dim=1)  # (B,)
         tgt_out = torch.cat([tgt_in[:, 1:], tgt_in.new_full((tgt_in.size(0), 1), model.pad_id)],
@@ -239,9 +277,19 @@ def forced_alignment(model: Seq2Seq, src: Tensor, src_mask: Tensor, tgt_in: Tens
         tgt_out = tgt_out.scatter(1, (target_lengths - 1).unsqueeze(1), eos_id)  # (B, T)
         log_probs = logits.log_softmax(dim=-1).gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)
         src_lengths = src_mask.sum(dim=1).tolist()
-        results = []
+        hyps = []
         for i, n in enumerate(target_lengths.tolist()):
-            aligned = _trim(alignments, i, n, src_lengths[i])
-            aligned["log_probs"] = log_probs[i, :n].clone()
-            results.append(aligned)
-        return results
+            token_log_probs = log_probs[i, :n].clone()  # (T_i,)
+            hyps.append(Hypothesis(tgt_out[i, :n].tolist(), float(token_log_probs.detach().sum()),
+                                   _trim(alignments, i, n, src_lengths[i]), token_log_probs))
+        return hyps
+
+
+def forced_alignment(model: Seq2Seq, src: Tensor, src_mask: Tensor, tgt_in: Tensor,
+                     tgt_mask: Tensor, need_weights: bool = True, eos_id: int | None = None,
+                     grad: bool = False) -> list[dict[str, Tensor]]:
+    """`forced_decoding` in the shape its first callers read: per sentence the trimmed
+    alignments plus "log_probs" (T_i,) in one dict. New code should call `forced_decoding`,
+    which keeps the log-probabilities apart from the attention matrices."""
+    hyps = forced_decoding(model, src, src_mask, tgt_in, tgt_mask, need_weights, eos_id, grad)
+    return [hyp.alignments | {"log_probs": hyp.log_probs} for hyp in hyps]

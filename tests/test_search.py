@@ -1,4 +1,4 @@
-"""Greedy search, beam search and forced alignment, for both model families."""
+"""Greedy search, beam search and forced decoding (alignment), for both model families."""
 
 import functools
 import itertools
@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from models.gru import GRUSeq2Seq
-from models.search import Hypothesis, beam_search, forced_alignment, greedy_search
+from models.rnn import RNNSeq2Seq
+from models.search import (
+    Hypothesis,
+    beam_search,
+    forced_alignment,
+    forced_decoding,
+    greedy_search,
+)
 from models.transformer import Transformer
 
 PAD, BOS, EOS = 0, 2, 3
@@ -173,3 +180,91 @@ def test_search_turns_dropout_off_and_restores_the_mode():
     again = greedy_search(model, src, src_mask, BOS, EOS)
     assert model.training
     assert [h.tokens for h in again] == [h.tokens for h in reference]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forced_decoding_is_forced_alignment_kept_apart(name):
+    """The Hypothesis form holds what the old dict mixed: tokens, log_probs, score, alignments."""
+    model = trained(name)
+    src, src_mask = make_src()
+    tgt_in = torch.tensor([[BOS, 5, 6, 7], [BOS, 8, PAD, PAD], [BOS, 4, 4, PAD]])
+    hyps = forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD)
+    old = forced_alignment(model, src, src_mask, tgt_in, tgt_in != PAD, eos_id=EOS)
+    assert [h.tokens for h in hyps] == [[5, 6, 7, EOS], [8, EOS], [4, 4, EOS]]
+    for hyp, aligned in zip(hyps, old, strict=True):
+        assert torch.equal(hyp.log_probs, aligned["log_probs"])
+        assert hyp.score == pytest.approx(hyp.log_probs.sum().item())
+        assert hyp.alignments.keys() | {"log_probs"} == aligned.keys()
+        for key, weights in hyp.alignments.items():
+            assert torch.equal(weights, aligned[key])
+
+
+def test_forced_decoding_reads_eos_from_the_source():
+    """eos is the piece every source ends with; sources that disagree must name it."""
+    model = trained("bahdanau")
+    src, src_mask = make_src()
+    tgt_in = torch.tensor([[BOS, 5], [BOS, 8], [BOS, 4]])
+    hyps = forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD)
+    assert [h.tokens[-1] for h in hyps] == [EOS] * 3
+    src[1, 2] = 11  # sentence 1 now ends in piece 11
+    with pytest.raises(ValueError, match="pass eos_id"):
+        forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD)
+    explicit = forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD, eos_id=EOS)
+    assert [h.tokens[-1] for h in explicit] == [EOS] * 3
+
+
+def make_gradient_model(name: str):
+    torch.manual_seed(0)
+    if name == "transformer":
+        return make("transformer")
+    return RNNSeq2Seq(V, PAD, emb_dim=16, enc_hidden=12, dec_hidden=24, attention="bahdanau",
+                      attn_dim=10, dropout=0.0, cell=name).eval()
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm", "rnn", "transformer"])
+def test_forced_decoding_backpropagates_to_every_source_position(name):
+    """With grad=True the target's log-probability reaches each real source embedding (through a
+    forward hook on the embedding, whose first call embeds the source) and never a pad."""
+    model = make_gradient_model(name)
+    src, src_mask = make_src()
+    tgt_in = torch.tensor([[BOS, 5, 6, 7], [BOS, 8, PAD, PAD], [BOS, 4, 4, PAD]])
+    embedded = []
+    hook = model.embedding.register_forward_hook(lambda module, args, out: embedded.append(out))
+    try:
+        hyps = forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD, grad=True)
+    finally:
+        hook.remove()
+    source = embedded[0]  # (B, S, M)
+    assert source.shape[:2] == src.shape
+    source.retain_grad()
+    sum(hyp.log_probs.sum() for hyp in hyps).backward()
+    per_position = source.grad.norm(dim=-1)  # (B, S)
+    assert bool(per_position[src_mask].gt(0).all())
+    assert bool(per_position[~src_mask].eq(0).all())
+    # Autograd on changes nothing the search computes.
+    plain = forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD)
+    for with_grad, without in zip(hyps, plain, strict=True):
+        torch.testing.assert_close(with_grad.log_probs.detach(), without.log_probs)
+        assert not without.log_probs.requires_grad and torch.is_inference(without.log_probs)
+
+
+@pytest.mark.parametrize("name", ["gru", "transformer"])
+def test_greedy_search_with_grad_keeps_the_alignments_graph(name):
+    model = make_gradient_model(name)
+    src, src_mask = make_src()
+    plain = greedy_search(model, src, src_mask, BOS, EOS, max_len_b=3)
+    hyps = greedy_search(model, src, src_mask, BOS, EOS, max_len_b=3, grad=True)
+    assert [h.tokens for h in hyps] == [h.tokens for h in plain]
+    assert [h.score for h in hyps] == pytest.approx([h.score for h in plain])
+    cross = hyps[0].alignments["cross"]
+    assert cross.requires_grad and not plain[0].alignments["cross"].requires_grad
+    cross[..., 0].sum().backward()  # how much the output looked at the first source piece
+    assert model.embedding.weight.grad.abs().sum() > 0
+
+
+def test_grad_inside_inference_mode_is_a_clear_error():
+    model = make_gradient_model("gru")
+    src, src_mask = make_src()
+    tgt_in = torch.tensor([[BOS, 5], [BOS, 8], [BOS, 4]])
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="outside"):
+        forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD, grad=True)
