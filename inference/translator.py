@@ -25,7 +25,7 @@ from models.search import beam_search, forced_alignment, greedy_search
 MAX_SOURCE_PIECES = 100  # longer input is cut here, with a notice: attention cost grows as n^2
 MAX_BEAM = 10
 # The order the chapter tells the story in: the bottleneck, then attention, then Transformer.
-CHAPTER_ORDER = ("gru_noattn", "gru_bahdanau", "gru_luong", "transformer")
+CHAPTER_ORDER = ("gru_noattn", "gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer")
 
 
 class InputError(ValueError):
@@ -128,6 +128,10 @@ class Translator:
         Sentences are sorted by length so each batch pads little, then put back in order.
         `progress(n)` is called after each batch with the number of sentences it held.
         """
+        if not 1 <= int(beam) <= MAX_BEAM:
+            raise InputError(f"The beam size must be between 1 and {MAX_BEAM}.")
+        if int(batch_size) < 1:
+            raise InputError(f"The batch size must be at least 1, not {batch_size}.")
         out = [""] * len(texts)
         todo = []
         for i, text in enumerate(texts):

@@ -362,3 +362,21 @@ def test_evaluate_checks_its_output_before_translating(tmp_path, model_folder, c
     assert evaluate_main(["--model", str(model_folder), "--corpus", str(corpus), "--beam", "1",
                           "--output", str(out)]) == 2
     assert f"the folder {out.parent} cannot be made" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "", ".hidden", "x" * 80])
+def test_export_name_stays_one_folder_under_out(name, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        export_main(["--ckpt", str(tmp_path / "x.ckpt"), "--name", name,
+                     "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "is not a model folder name" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "outside").exists()
+
+
+def test_translate_batch_refuses_what_would_drop_lines(tmp_path):
+    from tests.app_fixtures import build_checkpoints
+    translator = Translator.load(build_checkpoints(tmp_path / "ck") / "gru_bahdanau")
+    for kwargs in ({"batch_size": 0}, {"batch_size": -1}, {"beam": 0}, {"beam": 11}):
+        with pytest.raises(ValueError):
+            translator.translate_batch(["A dog runs."], **kwargs)

@@ -1,6 +1,6 @@
 """Turn a Lightning checkpoint into a shipped model folder the app and the tools load.
 
-    python -m training.export --ckpt runs/transformer/version_0/checkpoints/best-epoch=20-val_bleu=37.93.ckpt \
+    python -m training.export --ckpt runs/transformer/version_0/checkpoints/best-*.ckpt \
         --name transformer [--weights int8] [--evaluate --beam 5]
 
 With --average CKPT ... the weights of --ckpt and of the other checkpoints of the same run are
@@ -32,7 +32,18 @@ from training.translate import beam_size
 
 SIZE_LIMIT = 10 * 1024 * 1024  # a Space needs no large-file storage below this
 LABELS = {"gru_noattn": "GRU, no attention", "gru_bahdanau": "GRU + Bahdanau attention",
-          "gru_luong": "GRU + Luong attention", "transformer": "Transformer"}
+          "gru_luong": "GRU + Luong attention", "lstm_bahdanau": "LSTM + Bahdanau attention",
+          "transformer": "Transformer"}
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def folder_name(name: str) -> str:
+    """argparse type for --name: one folder under --out, never a path out of it."""
+    if not FOLDER_NAME.fullmatch(name) or ".." in name:
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a model folder name: use letters, digits, '_', '-' or '.', "
+            "e.g. gru_bahdanau (the folder is created under --out).")
+    return name
 
 
 def load_checkpoint_file(path: str | Path, mmap: bool = False) -> dict:
@@ -138,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.export",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--ckpt", required=True, help="a Lightning .ckpt from training")
-    parser.add_argument("--name", required=True, help="folder name under --out, e.g. transformer")
+    parser.add_argument("--name", required=True, type=folder_name,
+                        help="folder name under --out, e.g. transformer")
     parser.add_argument("--out", default="checkpoints")
     parser.add_argument("--weights", default="fp16", choices=("fp32", "fp16", "int8"))
     parser.add_argument("--config", default=None, help="the YAML it was trained with (recorded)")
