@@ -69,8 +69,7 @@ def breakdown(translator: Translator, runs: int) -> dict:
     """
     model, tok = translator.model, translator.tokenizer
     _, ids, _ = translator.prepare(SENTENCE)
-    batch = translator._batch([ids])
-    hyp = translator._search(batch, 1, need_weights=True)[0]
+    batch, hyp = translator.search_ids(ids, beam=1, need_weights=True)
     fed = [tok.bos_id] + hyp.tokens[:-1]
     encode_times, step_times = [], []
     for _ in range(runs):

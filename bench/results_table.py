@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inference.checkpoint import folder_size  # noqa: E402
+from inference.checkpoint import folder_size, read_eval  # noqa: E402
 from inference.translator import CHAPTER_ORDER  # noqa: E402
 
 PUBLISHED = [
@@ -61,9 +61,9 @@ def main() -> int:
     print("\nBLEU by source length (test_2016_flickr, beam 5):\n")
     by_length = {}
     for name in names:
-        evals = sorted((root / name / "eval").glob("test_2016_flickr-beam*.json"))
-        if evals:
-            by_length[name] = json.loads(evals[-1].read_text())["by_length"]
+        result = read_eval(root / name, splits=("test_2016_flickr",))
+        if result:
+            by_length[name] = result["by_length"]
     if by_length:
         buckets = [row["bucket"] for row in next(iter(by_length.values()))]
         print("| words | " + " | ".join(buckets) + " |")

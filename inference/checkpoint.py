@@ -6,7 +6,7 @@
       spm.model       the joint sentencepiece vocabulary
       metadata.json   parameters, training time and hardware, BLEU/chrF with signatures
       snapshots.json  alignments of fixed val sentences, epoch by epoch (optional)
-      eval/*.json     evaluation results, e.g. BLEU by source length (optional)
+      eval/SPLIT-beamN.json  evaluation results, e.g. BLEU by source length (optional)
 
 Nothing is looked up elsewhere at run time, so a folder copied to a Space just works. Loading
 checks each piece and raises `CheckpointError` with one sentence saying what is wrong.
@@ -203,13 +203,50 @@ def _check_snapshot_sentence(sentence: Any, where: str) -> None:
 
 
 def check_eval(result: Any) -> bool:
-    """eval/*.json (written by `training.evaluate`): scores and BLEU by source length."""
+    """eval/*.json (see `write_eval`): scores and BLEU by source length."""
     if not isinstance(result, dict) or not isinstance(result.get("by_length"), list):
         return False
     return all(isinstance(r, dict) and isinstance(r.get("bucket"), str)
                and _is_number(r.get("bleu")) and isinstance(r.get("sentences", 0), int)
                for r in result["by_length"]) and all(
         k not in result or _is_number(result[k]) for k in ("bleu", "chrf", "bleu_lowercase"))
+
+
+# ---- evaluation results -------------------------------------------------------------------------
+# `training.evaluate` and `training.export --evaluate` write them; the app's chapter lab and
+# bench/results_table.py read them. One file per split and beam: eval/SPLIT-beamN.json.
+EVAL_READ_ORDER = ("test_2016_flickr", "test_2017_flickr", "val")  # the test sets first
+
+
+def eval_path(folder: str | Path, split: str, beam: int) -> Path:
+    """Where a model folder keeps its evaluation on `split` with beam size `beam`."""
+    return Path(folder) / "eval" / f"{split}-beam{beam}.json"
+
+
+def write_eval(path: str | Path, result: dict, hypotheses: bool = True) -> Path:
+    """Write an evaluation result (from `training.evaluate.evaluate`) as JSON to `path`,
+    usually `eval_path(folder, split, beam)`; `hypotheses=False` leaves the translations out."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not hypotheses:
+        result = {k: v for k, v in result.items() if k != "hypotheses"}
+    path.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def read_eval(folder: str | Path, splits: tuple[str, ...] = EVAL_READ_ORDER) -> dict | None:
+    """The first usable evaluation a model folder ships, trying `splits` in order (within a
+    split, file names in reverse order: beam5 before beam1); None if it has none, or none that
+    reads as one."""
+    for split in splits:
+        for path in sorted((Path(folder) / "eval").glob(f"{split}-beam*.json"), reverse=True):
+            try:
+                result = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if check_eval(result):
+                return result
+    return None
 
 
 def load_folder(folder: str | Path) -> tuple[nn.Module, Tokenizer, dict, dict, list]:

@@ -9,7 +9,8 @@ parallel, while the GRU's grow as n but cannot be parallelised over positions. T
 both live, on this machine, at small sizes. (`load_eval` reads the other half of the lab, BLEU
 by sentence length, from what `training.evaluate` left in a model folder.)
 
-Time is measured (median wall-clock over a few repeats, after one warm-up). Memory is counted,
+Time is measured (wall-clock over a few repeats after a warm-up: the median by default, or the
+minimum, the run least disturbed by anything else on the machine). Memory is counted,
 not profiled: the bytes of the tensors each pass creates, read from their real sizes
 (`numel * element_size`) — for attention the (B, H, n, n) weight matrix plus the projected
 queries, keys, values and the output; for the GRU its (B, n, E) outputs and final state.
@@ -18,7 +19,6 @@ queries, keys, values and the output; for the GRU its (B, n, E) outputs and fina
 from __future__ import annotations
 
 import contextlib
-import json
 import statistics
 import time
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from inference.checkpoint import check_eval
+from inference.checkpoint import read_eval
 from models.attention import MultiHeadAttention
 
 DEFAULT_LENGTHS = (16, 32, 64, 128, 256, 512)
@@ -39,14 +39,18 @@ def _nbytes(*tensors: torch.Tensor) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up: first calls pay for allocation and kernel selection
+STATISTICS = {"median": statistics.median, "min": min}
+
+
+def _time_ms(fn, repeats: int, statistic: str = "median", warmup: int = 1) -> float:
+    for _ in range(warmup):  # first calls pay for allocation and kernel selection
+        fn()
     times = []
-    for _ in range(repeats):
+    for _ in range(max(1, repeats)):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return STATISTICS[statistic](times)
 
 
 @contextlib.contextmanager
@@ -63,22 +67,26 @@ def _threads(n: int | None):
 
 def measure_scaling(lengths: Sequence[int] = DEFAULT_LENGTHS, d_model: int = 256,
                     num_heads: int = 8, batch: int = 1, repeats: int = 3, seed: int = 0,
-                    threads: int | None = 1) -> list[dict]:
+                    threads: int | None = 1, statistic: str = "median",
+                    warmup: int = 1) -> list[dict]:
     """Time and memory of one self-attention layer and one GRU pass at each length n.
 
     threads: torch threads to measure with (None: leave as is). One thread by default, so the
     curves show how the work grows, not how well a busy machine shares its cores: tiny steps on
     several threads spend most of their time waiting for each other.
-    Returns one row per n: n, attention_ms, gru_ms (median wall-clock), attention_weights_bytes
+    statistic: "median" or "min" of the `repeats` timed runs, after `warmup` untimed ones.
+    Returns one row per n: n, attention_ms, gru_ms (wall-clock), attention_weights_bytes
     (the B*H*n*n float32 weights alone), attention_bytes (weights + q, k, v, output), gru_bytes
     (outputs + final state).
     """
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}, not {statistic!r}.")
     with _threads(threads), torch.inference_mode():
-        return _measure(lengths, d_model, num_heads, batch, repeats, seed)
+        return _measure(lengths, d_model, num_heads, batch, repeats, seed, statistic, warmup)
 
 
 def _measure(lengths: Sequence[int], d_model: int, num_heads: int, batch: int, repeats: int,
-             seed: int) -> list[dict]:
+             seed: int, statistic: str = "median", warmup: int = 1) -> list[dict]:
     torch.manual_seed(seed)
     attention = MultiHeadAttention(d_model, num_heads).eval()
     gru = nn.GRU(d_model, d_model, batch_first=True).eval()
@@ -92,8 +100,8 @@ def _measure(lengths: Sequence[int], d_model: int, num_heads: int, batch: int, r
         def recur(x=x):
             return gru(x)
 
-        attention_ms = _median_ms(attend, repeats)
-        gru_ms = _median_ms(recur, repeats)
+        attention_ms = _time_ms(attend, repeats, statistic, warmup)
+        gru_ms = _time_ms(recur, repeats, statistic, warmup)
         # Count the tensors of one pass from their real shapes.
         out, weights = attend()  # out (B, n, E), weights (B, H, n, n)
         q, k, v = attention.project_qkv(x)  # (B, H, n, D) each, as the pass makes them
@@ -110,22 +118,8 @@ def _measure(lengths: Sequence[int], d_model: int, num_heads: int, batch: int, r
 
 
 # ---- BLEU by sentence length, from each model folder's eval results ---------------------------
-EVAL_SPLITS = ("test_2016_flickr", "test_2017_flickr", "val")
-
-
 def load_eval(folder: str | Path | None) -> dict | None:
     """The evaluation a model folder ships (eval/SPLIT-beamN.json written by
     `training.evaluate`), preferring test_2016_flickr, then test_2017_flickr, then val; None
     if the folder has none (or none that can be read)."""
-    if folder is None or not (Path(folder) / "eval").is_dir():
-        return None
-    for split in EVAL_SPLITS:
-        paths = sorted((Path(folder) / "eval").glob(f"{split}-beam*.json"), reverse=True)
-        for path in paths:
-            try:
-                result = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-                continue
-            if check_eval(result):
-                return result
-    return None
+    return None if folder is None else read_eval(folder)

@@ -19,6 +19,7 @@ import torch
 
 from data.batching import collate
 from inference.checkpoint import CheckpointError, load_folder
+from inference.errors import InputError
 from inference.translation import EOS_PIECE, Translation
 from models.search import beam_search, forced_alignment, greedy_search
 
@@ -26,10 +27,6 @@ MAX_SOURCE_PIECES = 100  # longer input is cut here, with a notice: attention co
 MAX_BEAM = 10
 # The order the chapter tells the story in: the bottleneck, then attention, then Transformer.
 CHAPTER_ORDER = ("gru_noattn", "gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer")
-
-
-class InputError(ValueError):
-    """Input a person typed that cannot be translated; the message says what to do."""
 
 
 def clean_text(text: str) -> str:
@@ -119,6 +116,16 @@ class Translator:
         return beam_search(self.model, batch.src, batch.src_mask, tok.bos_id, tok.eos_id,
                            beam_size=beam, max_len_a=self.max_len_a, max_len_b=self.max_len_b,
                            need_weights=need_weights)
+
+    @torch.inference_mode()
+    def search_ids(self, ids: list[int], beam: int = 1, need_weights: bool = True):
+        """The search alone on one sentence's source ids (from `prepare`), with no text around
+        it: (the batch it ran on, its hypothesis). For timing the model's parts apart
+        (bench/latency.py feeds the batch to `model.encode` and the tokens to `model.step`)."""
+        if not 1 <= int(beam) <= MAX_BEAM:
+            raise InputError(f"The beam size must be between 1 and {MAX_BEAM}.")
+        batch = self._batch([ids])
+        return batch, self._search(batch, int(beam), need_weights)[0]
 
     @torch.inference_mode()
     def translate_batch(self, texts: Sequence[str], beam: int = 1, batch_size: int = 64,

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from inference import InputError, Translator
 from tests.app_fixtures import build_checkpoints
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +33,17 @@ def test_latency_bench_writes_every_model_and_greedys_two_parts(tmp_path):
             assert row["encode_ms"] > 0 and row["step_ms"] > 0
     transformer = next(r for r in rows if r["model"] == "transformer")
     assert set(transformer["alignments"]) == {"cross", "decoder_self", "encoder_self"}
+
+
+def test_search_ids_is_the_search_translate_runs(tmp_path):
+    """bench/latency.py times the search through this public call, not the private parts."""
+    translator = Translator.load(build_checkpoints(tmp_path / "checkpoints") / "transformer")
+    _, ids, _ = translator.prepare("A dog runs on the beach.")
+    for beam in (1, 3):
+        batch, hyp = translator.search_ids(ids, beam=beam)
+        assert batch.src[0].tolist() == ids + [translator.tokenizer.eos_id]
+        translation = translator.translate("A dog runs on the beach.", beam=beam)
+        assert translator.tokenizer.decode(hyp.tokens) == translation.text
+        assert set(hyp.alignments) == set(translation.alignments)
+    with pytest.raises(InputError, match="beam size"):
+        translator.search_ids(ids, beam=0)

@@ -1,15 +1,22 @@
-"""inference.compare (alignment similarity, every model at once) and inference.lab."""
+"""inference.metrics (alignment similarity), inference.compare (every model at once), the
+eval/*.json results of a model folder, and inference.lab."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from inference import InputError, lab, load_all
+from inference import InputError, lab, load_all, metrics
 from inference import compare as C
+from inference.checkpoint import eval_path, read_eval, write_eval
 from tests.app_fixtures import ENCODER_LAYERS, HEADS, LAYERS, build_checkpoints
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LN2 = np.log(2.0)
 
@@ -75,6 +82,24 @@ def test_head_scores_and_ranking_put_the_copy_of_the_reference_first():
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
     assert (ranked[0]["model"], ranked[0]["layer"], ranked[0]["head"]) == ("Transformer", 2, 3)
     assert all(a["js"] <= b["js"] for a, b in zip(ranked, ranked[1:]))
+
+
+def test_the_measures_live_in_metrics_and_compare_re_exports_them():
+    for name in ("LN2", "normalise_rows", "row_entropy", "js_divergence", "argmax_agreement",
+                 "compare_to", "head_scores", "rank_alignments", "similarity"):
+        assert getattr(C, name) is getattr(metrics, name), name
+
+
+def test_metrics_and_translation_import_no_torch():
+    """The views' half of the comparisons needs no torch. The package's __init__ imports the
+    facade (and so torch) eagerly, so the package is stood in for by an empty one here."""
+    code = ("import sys, types; package = types.ModuleType('inference'); "
+            f"package.__path__ = [{str(ROOT / 'inference')!r}]; "
+            "sys.modules['inference'] = package; import inference.metrics; "
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
 
 
 # ---- every model at once, on the fixture folders ------------------------------------------------
@@ -156,6 +181,22 @@ def test_load_eval_prefers_test_and_skips_broken_files(translators, tmp_path):
     (tmp_path / "eval" / "val-beam5.json").write_text(json.dumps({"by_length": [], "split": "val"}))
     assert lab.load_eval(tmp_path)["split"] == "val"
     assert lab.load_eval(None) is None
+
+
+def test_eval_results_are_written_and_read_back_by_one_format(tmp_path):
+    rows = [{"bucket": "1-8", "min_words": 1, "max_words": 8, "sentences": 2, "bleu": 31.5}]
+    result = {"model": "m", "split": "val", "beam": 5, "bleu": 30.0, "chrf": 55.0,
+              "by_length": rows, "hypotheses": ["Ein Hund rennt.", "Zwei Männer."]}
+    path = write_eval(eval_path(tmp_path, "val", 5), result)
+    assert path == tmp_path / "eval" / "val-beam5.json"
+    assert read_eval(tmp_path) == result  # non-ASCII text survives
+    assert "Männer" in path.read_text(encoding="utf-8")
+    write_eval(eval_path(tmp_path, "test_2016_flickr", 1), {**result, "split": "test_2016_flickr"},
+               hypotheses=False)
+    preferred = read_eval(tmp_path)
+    assert preferred["split"] == "test_2016_flickr" and "hypotheses" not in preferred
+    assert read_eval(tmp_path, splits=("val",))["split"] == "val"
+    assert read_eval(tmp_path / "nothing-here") is None
 
 
 def test_target_for_reuses_a_translation_of_the_same_sentence(translators):

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import Timer
 
+from data.corpus import read_lines
 from inference import CheckpointError, Translator
-from inference.checkpoint import load_folder, pack_weights, unpack_weights
+from inference.checkpoint import eval_path, load_folder, pack_weights, read_eval, unpack_weights
+from models import GRUSeq2Seq
 from training.cli import main as cli_main
 from training.export import export, load_lightning_checkpoint
+from training.module import TranslationModule, lr_factor
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "training" / "configs"
@@ -30,6 +36,68 @@ def common_args(tmp: Path) -> list[str]:
     return ["--data.tokenizer_dir", str(tmp / "tok"), "--trainer.logger.init_args.save_dir",
             str(tmp / "runs"), "--trainer.default_root_dir", str(tmp / "root"),
             "--trainer.enable_progress_bar", "false"]
+
+
+# ---- the learning-rate schedule -----------------------------------------------------------
+def test_warmup_rises_linearly_to_the_peak():
+    rising = [lr_factor(step, 10, 100) for step in range(10)]
+    assert rising == pytest.approx([(step + 1) / 10 for step in range(10)])  # from 0 before step 0
+    assert lr_factor(10, 10, 100, "cosine") == pytest.approx(1.0)
+
+
+def test_cosine_falls_from_the_peak_to_min_lr_ratio_at_the_last_step():
+    factors = [lr_factor(step, 10, 110, "cosine", 0.05) for step in range(10, 130)]
+    assert factors[0] == pytest.approx(1.0)
+    assert factors[50] == pytest.approx(0.05 + 0.95 / 2)  # half way: half way down
+    assert factors[100] == pytest.approx(0.05)  # step 110, the last
+    assert factors[100:] == pytest.approx([0.05] * 20)  # and there it stays
+    assert all(a >= b for a, b in zip(factors, factors[1:]))
+
+
+def test_inverse_sqrt_and_constant_schedules():
+    assert lr_factor(9, 10, 100, "inverse_sqrt") == pytest.approx(1.0)
+    assert lr_factor(39, 10, 100, "inverse_sqrt") == pytest.approx(0.5)  # 4x the steps
+    assert lr_factor(399, 10, 100, "inverse_sqrt") == pytest.approx(math.sqrt(10 / 400))
+    assert [lr_factor(s, 10, 100, "constant") for s in (10, 100, 10_000)] == [1.0, 1.0, 1.0]
+
+
+def test_cosine_follows_the_clock_when_max_time_runs_out_first():
+    assert lr_factor(10, 10, 1000, "cosine", 0.1, time_used=0.5) == pytest.approx(0.55)
+    assert lr_factor(10, 10, 1000, "cosine", 0.1, time_used=1.0) == pytest.approx(0.1)
+    # steps further along than the clock: the steps decide
+    assert lr_factor(1000, 10, 1000, "cosine", 0.1, time_used=0.2) == pytest.approx(0.1)
+    assert lr_factor(5, 10, 1000, "cosine", 0.1, time_used=1.0) == pytest.approx(0.6)  # warmup
+
+
+class SetClock(Timer):
+    """A Timer whose elapsed training time the test sets."""
+
+    elapsed = 0.0
+
+    def time_elapsed(self, stage="train") -> float:
+        return self.elapsed
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "inverse_sqrt", "constant"])
+def test_configure_optimizers_steps_the_rate_by_lr_factor(schedule):
+    model = GRUSeq2Seq(vocab_size=20, emb_dim=4, enc_hidden=4, dec_hidden=8, attn_dim=4)
+    module = TranslationModule(model, lr=1e-3, warmup_steps=4, schedule=schedule,
+                               min_lr_ratio=0.1)
+    clock = SetClock(duration="00:00:01:40")  # 100 s of max_time
+    module.trainer = SimpleNamespace(estimated_stepping_batches=24, callbacks=[clock])
+    configured = module.configure_optimizers()
+    optimizer, scheduler = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
+    assert configured["lr_scheduler"]["interval"] == "step"
+    for step in range(30):
+        if step:
+            optimizer.step()
+            clock.elapsed = 2.0 * step  # the clock runs out at step 50, after the steps do
+            scheduler.step()  # the rate for `step`, read from the clock now
+        expected = 1e-3 * lr_factor(step, 4, 24, schedule, 0.1, clock.elapsed / 100)
+        assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([expected] * 2)
+    if schedule == "cosine":
+        clock.elapsed = 100.0  # max_time spent: the floor, whatever the step
+        assert scheduler.lr_lambdas[0](5) == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("config", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
@@ -205,7 +273,7 @@ def test_translate_command_keeps_every_line(tiny_run, tmp_path):
     out = tmp_path / "hyp.txt"
     assert translate_main(["--model", str(folder), "--input", str(src), "--output", str(out),
                            "--beam", "2", "--batch-size", "2"]) == 0
-    lines = out.read_text(encoding="utf-8").split("\n")[:-1]
+    lines = read_lines(out)
     assert len(lines) == 5
     assert lines[1] == "" and lines[3] == ""
     assert all(lines[i] for i in (0, 2, 4))
@@ -235,6 +303,29 @@ def test_evaluate_command_writes_scores_and_length_buckets(tiny_run, tmp_path, m
     assert result["sentences"] == 40 and len(result["hypotheses"]) == 40
     assert sum(row["sentences"] for row in result["by_length"]) == 40
     assert 0 <= result["bleu"] <= 100 and "bleu_lowercase" in result
+
+
+def test_export_evaluate_writes_each_split_without_its_hypotheses(tiny_run, tmp_path,
+                                                                  monkeypatch):
+    import training.export as export_module
+
+    _, _, ckpt, _ = tiny_run
+
+    def scored(translator, split, beam, corpus):  # evaluate's result, without translating
+        return {"model": translator.name, "split": split, "beam": beam, "bleu": 1.0,
+                "bleu_lowercase": 1.5, "chrf": 2.0, "bleu_signature": "b", "chrf_signature": "c",
+                "sentences": 1, "by_length": [{"bucket": "1-8", "sentences": 1, "bleu": 1.0}],
+                "hypotheses": ["Ein Hund."]}
+
+    monkeypatch.setattr(export_module, "evaluate", scored)
+    assert export_module.main(["--ckpt", str(ckpt), "--name", "tiny", "--out", str(tmp_path),
+                               "--evaluate", "--beam", "2"]) == 0
+    folder = tmp_path / "tiny"
+    for split in ("val", "test_2016_flickr"):
+        written = json.loads(eval_path(folder, split, 2).read_text())
+        assert written["split"] == split and "hypotheses" not in written
+    assert read_eval(folder)["split"] == "test_2016_flickr"
+    assert json.loads((folder / "metadata.json").read_text())["val"]["bleu"] == 1.0
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess:

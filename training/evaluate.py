@@ -9,7 +9,6 @@ reads the by-length chart).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from tqdm import tqdm
 
 from data import CorpusError, load_pair
 from inference import CheckpointError, Translator
+from inference.checkpoint import eval_path, write_eval
 from inference.translator import MAX_BEAM
 from training.scoring import bleu_by_length, corpus_scores
 from training.translate import beam_size, output_problem, positive_int, warn_long_lines
@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    output = Path(args.output) if args.output else \
-        Path(args.model) / "eval" / f"{args.split}-beam{args.beam}.json"
+    output = Path(args.output) if args.output else eval_path(args.model, args.split, args.beam)
     try:
         translator = Translator.load(args.model)
         problem = output_problem(output, make_folders=True)
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in result["by_length"]:
         print(f"    {row['bucket']:>6}: {row['bleu']:6.2f}  ({row['sentences']} sentences)")
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+        write_eval(output, result)
     except OSError as err:
         print(f"error: cannot write --output {output} ({err.strerror}).", file=sys.stderr)
         return 2

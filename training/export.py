@@ -25,7 +25,14 @@ import torch
 
 from data.corpus import CorpusError
 from data.tokenizer import Tokenizer
-from inference.checkpoint import CheckpointError, build_model, folder_size, save_folder
+from inference.checkpoint import (
+    CheckpointError,
+    build_model,
+    eval_path,
+    folder_size,
+    save_folder,
+    write_eval,
+)
 from inference.translator import MAX_BEAM, Translator
 from training.evaluate import evaluate
 from training.translate import beam_size
@@ -169,12 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             translator = Translator.load(folder)
             meta_path = folder / "metadata.json"
             metadata = json.loads(meta_path.read_text())
-            (folder / "eval").mkdir(exist_ok=True)
             for split in ("val", "test_2016_flickr"):
                 result = evaluate(translator, split, args.beam, args.corpus)
-                path = folder / "eval" / f"{split}-beam{args.beam}.json"
-                path.write_text(json.dumps({k: v for k, v in result.items()
-                                            if k != "hypotheses"}, indent=1))
+                write_eval(eval_path(folder, split, args.beam), result, hypotheses=False)
                 metadata[split] = {k: result[k] for k in (
                     "bleu", "bleu_lowercase", "chrf", "bleu_signature", "chrf_signature",
                     "beam")}

@@ -82,6 +82,7 @@ class TranslationModule(L.LightningModule):
         elapsed = time.perf_counter() - self._step_start
         tokens = int(batch.tgt_mask.sum()) * self.trainer.world_size
         self.log("tokens_per_s", tokens / max(elapsed, 1e-9), prog_bar=True, batch_size=len(batch))
+        # The one record of the rate: both parameter groups share it, so no LearningRateMonitor.
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=len(batch))
 
     def configure_optimizers(self):
@@ -92,26 +93,17 @@ class TranslationModule(L.LightningModule):
             [{"params": decay, "weight_decay": self.hparams.weight_decay},
              {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr, betas=(0.9, 0.98))
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup, kind, floor = self.hparams.warmup_steps, self.hparams.schedule, \
-            self.hparams.min_lr_ratio
+        warmup, schedule, floor = (self.hparams.warmup_steps, self.hparams.schedule,
+                                   self.hparams.min_lr_ratio)
         # With `trainer.max_time` the run may stop before max_epochs; the cosine then follows
         # whichever budget runs out first, so the rate has decayed when the clock stops us.
         timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
         duration = timer.time_remaining() + timer.time_elapsed() if timer and \
             timer.time_remaining() is not None else None
 
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            if kind == "constant":
-                return 1.0
-            if kind == "inverse_sqrt":
-                return math.sqrt(warmup / (step + 1))
-            progress = (step - warmup) / max(1, total - warmup)
-            if duration:
-                progress = max(progress, timer.time_elapsed() / duration)
-            progress = min(1.0, progress)
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+        def factor(step: int) -> float:  # a function, so LambdaLR keeps it out of checkpoints
+            time_used = timer.time_elapsed() / duration if duration else 0.0
+            return lr_factor(step, warmup, total, schedule, floor, time_used)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer,
@@ -224,6 +216,27 @@ class TranslationModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.snapshots = checkpoint.get("snapshots", [])
         self.train_seconds = checkpoint.get("train_seconds", 0.0)
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int,
+              schedule: Literal["cosine", "inverse_sqrt", "constant"] = "cosine",
+              min_lr_ratio: float = 0.05, time_used: float = 0.0) -> float:
+    """The learning rate at optimizer step `step` (0-based), as a fraction of the peak.
+
+    Linear warmup from 1/warmup_steps to 1 over the first `warmup_steps` steps, then
+    "constant": 1; "inverse_sqrt": sqrt(warmup_steps / (step + 1)); "cosine": from 1 down to
+    `min_lr_ratio` at step `total_steps`, or sooner when `time_used` (the fraction of
+    `trainer.max_time` spent) is further along than the steps are.
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    if schedule == "inverse_sqrt":
+        return math.sqrt(warmup_steps / (step + 1))
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    progress = min(1.0, max(progress, time_used))
+    return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 # The recipe's numbers and the values they may take: (lowest, highest, lowest itself allowed).
