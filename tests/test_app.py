@@ -179,3 +179,17 @@ def test_python_app_py_reads_the_server_environment(checkpoints):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_page_keeps_every_tab_in_sight_and_fits_plots_to_their_labels(client):
+    config = urllib.request.urlopen(client.src.rstrip("/") + "/config", timeout=30).read().decode()
+    assert '"overflow_behavior":"wrap"' in config.replace(" ", "")  # tabs wrap, no menu
+    assert "min_width" in app.FIT_PLOTS and "Plots.resize" in app.FIT_PLOTS
+    assert app.LAUNCH_OPTIONS["js"] == app.FIT_PLOTS
+
+
+def test_examples_are_short_buttons_and_the_long_one_says_how_long():
+    labels = [app.example_label(e) for e in app.EXAMPLES]
+    assert all(len(label) <= 40 for label in labels)
+    assert labels[-1].endswith("(30 words)") and len(app.EXAMPLES[-1].split()) == 30
+    assert app.example_label("A dog runs.") == "A dog runs."

@@ -204,3 +204,21 @@ def test_recent_keeps_only_the_newest_results_and_recomputes_evicted_ones():
     assert [recent(1), recent(2), recent(1), recent(3)] == [2, 4, 2, 6]
     assert calls == [1, 2, 3] and len(recent) == 2
     assert recent(2) == 4 and calls == [1, 2, 3, 2]  # 2 was evicted (1 was used more lately)
+
+
+def test_long_requests_run_one_at_a_time_and_short_ones_are_not_held_up(monkeypatch, tmp_path):
+    shipped = app.Shipped(build_checkpoints(tmp_path.parent / "app_checkpoints_safety"))
+    monkeypatch.setattr(app, "HEAVY_WAIT_S", 0.1)
+    long_sentence = "A dog runs on the beach. " * 20  # over HEAVY_CHARS
+    assert len(long_sentence) >= app.HEAVY_CHARS
+    assert app.HEAVY.acquire(timeout=1)  # a long request is running
+    try:
+        with pytest.raises(app.InputError, match="Another long translation is running"):
+            shipped.translate(long_sentence, 1)
+        with pytest.raises(app.InputError, match="Another long translation is running"):
+            shipped.translate("A dog runs.", app.HEAVY_BEAM)
+        results, _ = shipped.translate("A dog runs.", 1)  # short work is served meanwhile
+        assert set(results) == set(shipped.names)
+    finally:
+        app.HEAVY.release()
+    assert shipped.translate(long_sentence, 1)[0]  # and the long one runs once it is free

@@ -73,6 +73,7 @@ def test_md_escape_leaves_no_tag_or_markdown_markup():
     escaped = md_escape("<img src=x onerror=alert(1)> **bold** [link](http://x)")
     assert "<" not in escaped and ">" not in escaped
     assert "\\*\\*bold\\*\\*" in escaped and "\\[link\\]\\(" in escaped
+    assert md_escape("the Transformer's <b> & #1") == "the Transformer's &lt;b&gt; &amp; \\#1"
 
 
 # ---- one heatmap --------------------------------------------------------------------------------
@@ -198,30 +199,154 @@ def test_snapshot_view_steps_through_epochs_and_layers():
 def test_curves_and_lab_figures():
     points = [{"epoch": e, "train_loss": 5 - e, "val_loss": 5.5 - e, "val_bleu": 10 + e}
               for e in range(3)]
-    figure = training_views.curves_figure({"a": ("A", points), "b": ("B", [])})
-    assert len(figure.data) == 3 and list(figure.data[2].x) == [1, 2, 3]
-    assert training_views.curves_figure({"b": ("B", [])}) is None
+    loss, bleu = training_views.curves_figures({"a": ("A", points), "b": ("B", [])})
+    assert len(loss.data) == 2 and len(bleu.data) == 1 and list(bleu.data[0].x) == [1, 2, 3]
+    assert "greedy" in bleu.layout.title.text
+    assert training_views.curves_figures({"b": ("B", [])}) == (None, None)
     evals = {"gru_noattn": ("GRU", {"split": "test", "beam": 5, "by_length": [
         {"bucket": "1-10", "sentences": 5, "bleu": 30.0}, {"bucket": "11+", "sentences": 3,
                                                             "bleu": 10.0}]})}
     bars = lab_views.bleu_by_length_figure(evals)
     assert list(bars.data[0].y) == [30.0, 10.0] and bars.layout.barmode == "group"
+    assert list(bars.data[0].x) == ["1-10<br>n=5", "11+<br>n=3"]  # sizes printed, not hovered
     rows = [{"n": n, "attention_ms": n / 10, "gru_ms": n / 5, "attention_weights_bytes": n * n,
              "attention_bytes": 2 * n * n, "gru_bytes": 8 * n} for n in (16, 32)]
-    assert lab_views.scaling_figure(rows).layout.xaxis.type == "log"
+    time_figure, memory_figure = lab_views.scaling_figures(rows)
+    for figure in (time_figure, memory_figure):
+        assert figure.layout.xaxis.type == "log"
+        names = [t.name for t in figure.data]
+        assert any("n²" in n for n in names) and any(n.startswith("∝ n ") for n in names)
     assert "×4" in lab_views.scaling_summary(rows)  # 2x longer -> 4x memory for attention
     assert len(lab_views.scaling_rows(rows)[0]) == len(lab_views.SCALING_HEADERS)
+    assert lab_views.scaling_figures([]) == (None, None)
+
+
+def test_scaling_summary_says_where_attention_stops_being_faster():
+    def row(n, attention, gru):
+        return {"n": n, "attention_ms": attention, "gru_ms": gru, "attention_weights_bytes": 1,
+                "attention_bytes": n * n, "gru_bytes": n}
+
+    crossing = [row(64, 1, 4), row(256, 3, 10), row(1024, 60, 40), row(4096, 900, 160)]
+    assert lab_views.crossover(crossing, "attention_ms", "gru_ms") == 1024
+    text = lab_views.scaling_summary(crossing)
+    assert "faster up to n = 256" in text and "slower from n = 1024" in text
+    always = lab_views.scaling_summary([row(16, 1, 2), row(32, 1, 3)])
+    assert "faster at every n measured" in always
+    assert lab_views.scaling_lengths(1000) == [16, 32, 64, 128, 256, 512, 1000]
+    assert lab_views.scaling_lengths(4096)[-1] == 4096
+    assert lab_views.weights_bytes(4096, 1, 8) == 512 * 2**20
+
+
+def test_bleu_by_length_caption_is_computed_from_the_buckets():
+    def buckets(*bleus):
+        sizes = (174, 460, 29, 8)
+        return {"by_length": [{"bucket": b, "sentences": n, "bleu": x} for b, n, x in
+                              zip(("1-8", "9-12", "21-25", "26+"), sizes, bleus)]}
+
+    evals = {"gru_noattn": ("GRU, no attention", buckets(27.2, 26.5, 8.0, 16.3)),
+             "transformer": ("Transformer", buckets(40.8, 38.8, 21.1, 26.1))}
+    text = lab_views.bleu_by_length_summary(evals).replace("\\", "")  # Markdown escapes
+    # 21-25 is the longest bucket with enough sentences; 26+ (8 sentences) is not quoted.
+    assert "From 1-8 words (174 sentences) to 21-25 words (29 sentences)" in text
+    assert "loses 71%" in text and "loses 48%" in text and "(27.2 → 8.0)" in text
+    assert text.index("GRU, no attention") < text.index("Transformer")  # largest loss first
+    assert "26+ (8)" in text
+    assert lab_views.bleu_by_length_summary({}) == ""
+
+
+def test_head_caption_names_the_heads_that_rest_and_how_much(transformer):
+    cross = np.full((L, H, len(TARGET), len(SOURCE)), 0.02)
+    cross[..., -1] = 1 - 0.02 * (len(SOURCE) - 1)  # every head of every layer rests on </s>...
+    cross[1, 0] = np.eye(len(TARGET), len(SOURCE))  # ...except layer 2, head 1 (a diagonal)
+    transformer.alignments["cross"] = cross
+    text = heatmaps.resting_heads(transformer, "cross", layer=1)
+    assert "head 2 (88%)" in text and "head 3 (88%)" in text and "head 1" not in text
+    assert "`</s>`" in text and "the other heads at most 0%" in text  # head 1: the diagonal
+    assert "layer 2 of 2" in text
+    decoder = heatmaps.resting_heads(transformer, "decoder_self", layer=0)
+    assert "`<s>`" in decoder
+    assert heatmaps.resting_heads(transformer, "cross", 0, words=True)  # </s> survives merging
+
+
+def test_heatmaps_are_sized_from_their_pieces_so_labels_never_overlap(gru):
+    view = heatmaps.select_view(gru)
+    short = heatmaps.heatmap(view)
+    long_view = heatmaps.AlignmentView("m", "M", "cross", "cross-attention", np.eye(40, 60),
+                                       [f"r{i}" for i in range(40)],
+                                       [f"c{i}" for i in range(60)], "rows", "columns")
+    long = heatmaps.heatmap(long_view)
+    assert long.layout.height > short.layout.height
+    assert long.layout.meta["min_width"] > short.layout.meta["min_width"]
+    # Each column gets at least a label's line height.
+    font = long.layout.xaxis.tickfont.size
+    assert long.layout.meta["min_width"] >= 60 * heatmaps.cell_size(font)
+    assert long.layout.xaxis.dtick == 1 and list(long.layout.xaxis.autotickangles) == [0, -90]
+    text, lines = heatmaps.wrap_title("a long model label · cross-attention · layer 5 of 5 · "
+                                      "mean of 8 heads · words")
+    assert lines > 1 and "<br>" in text
+    assert heatmaps.grid_columns(8, 10, 390) == 2  # a phone: two heads side by side
+    assert heatmaps.grid_columns(8, 10, 1366) == 4
+    assert heatmaps.grid_columns(8, 31, 1366) == 2  # a long sentence needs the room
+    assert heatmaps.grid_columns(2, 5, 1366) == 2
 
 
 def test_text_escapes_what_comes_from_files():
     card = text.model_card({"label": "<script>x</script>", "parameters": 7_600_000,
                             "test_2016_flickr": {"bleu": 35.2, "beam": 5}}, "t")
-    assert "<script>" not in card and "7.6M" in card and "35.2" in card
-    table = text.models_table({"t": {"label": "T|x", "parameters": 1000}})
-    assert "T\\|x" in table
+    # A plain-text label (Gradio shows it as text); as Markdown it is escaped.
+    assert card == "<script>x</script> · 7.6M parameters · test BLEU 35.2 (beam 5)"
+    assert "<script>" not in text.card_markdown(card)
+    details = text.model_details("t", {"label": "T|x", "parameters": 1000, "note": "<b>n</b>"})
+    assert "T\\|x" in details and "<b>" not in details
     message = text.no_models("/nowhere", ["bad <folder>"])
     assert "No model is shipped" in message and "training.export" in message
     assert "<folder>" not in message
+
+
+def test_models_tab_reads_the_architecture_and_labels_each_bleu():
+    gru = {"model": {"class_path": "models.gru.GRUSeq2Seq", "init_args": {
+        "emb_dim": 256, "enc_hidden": 256, "dec_hidden": 512, "attention": "bahdanau",
+        "attn_dim": 256}}}
+    lstm = {"model": {"class_path": "models.RNNSeq2Seq", "init_args": {
+        "cell": "lstm", "emb_dim": 256, "enc_hidden": 256, "dec_hidden": 512,
+        "attention": "luong_general"}}}
+    transformer = {"model": {"class_path": "models.transformer.Transformer", "init_args": {
+        "d_model": 256, "num_heads": 8, "num_encoder_layers": 5, "num_decoder_layers": 1,
+        "d_ff": 1024}}}
+    assert "bidirectional GRU encoder, 256 per direction" in " ".join(text.architecture(gru))
+    assert "additive (Bahdanau)" in text.architecture(gru)[1]
+    assert "LSTM decoder, 512" in text.architecture(lstm)[0]
+    assert "general (Luong)" in text.architecture(lstm)[1]
+    assert "5 encoder + 1 decoder layers, d_model 256, 8 heads of 32" in \
+        text.architecture(transformer)[0]
+    assert text.architecture({}) == []
+    metadata = {"label": "T", "best_val_bleu_greedy": 36.2, "hardware": "CPU, 2 cores, 2 thread(s)",
+                "val": {"bleu": 37.9, "chrf": 61.0, "beam": 5},
+                "test_2016_flickr": {"bleu": 36.8, "chrf": 61.3, "beam": 5}}
+    card = text.model_details("transformer", metadata, transformer)
+    assert "val BLEU **36.2** (greedy" in card and "val BLEU **37.9** / chrF 61.0 (beam 5)" in card
+    assert "CPU (2 cores), 2 torch threads" in card
+    # One wording for every way training wrote its hardware.
+    assert text.hardware("1 process(es) x 1 CPU threads") == "CPU, 1 torch thread"
+    assert text.hardware("CPU, 2 cores, 1 thread(s)") == "CPU (2 cores), 1 torch thread"
+    assert text.hardware("1 x NVIDIA H200") == "1 x NVIDIA H200" and text.hardware("") == "–"
+
+
+def test_sentence_notes_name_unknown_characters_and_split_words():
+    pieces = ["▁", "<unk>", "▁", "<unk>", ".", "▁runs", "▁kick", "fl", "ip", "</s>"]
+    note = text.subword_notes("Собака пляжу. runs kickflip", pieces)
+    assert "“Собака”, “пляжу”" in note and "`<unk>`" in note
+    assert "“kickflip” → `▁kick·fl·ip`" in note
+    assert text.subword_notes("A dog runs.", ["▁A", "▁dog", "▁runs", ".", "</s>"]) == ""
+
+
+def test_stale_note_marks_results_older_than_the_controls():
+    key = {"sentence": "A dog runs.", "beam": 1}
+    assert text.stale_note(key, "A dog runs.", 1) == ""
+    assert text.stale_note({}, "anything", 1) == ""
+    stale = text.stale_note(key, "A cat <b>sleeps</b>.", 1)
+    assert "Not translated yet" in stale and "A dog runs." in stale and "<b>" not in stale
+    assert "beam 1" in text.stale_note(key, "A dog runs.", 4)
 
 
 def test_comparison_ranks_heads_or_says_what_is_missing(gru, transformer):

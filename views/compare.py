@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from inference.compare import LN2, similarity
+from inference.metrics import LN2, similarity
 from inference.translation import Translation
 from views.style import DIVERGENCE_SCALE, base_layout, escape, md_escape
 
-TABLE_HEADERS = ["rank", "model", "layer", "head", "JS divergence ↓", "argmax agreement ↑",
-                 "row entropy (nats)"]
+# Short headers, so the whole table fits a phone (the caption above it spells them out).
+TABLE_HEADERS = ["#", "model", "layer", "head", "JS ↓", "agree ↑", "entropy"]
+COLUMN_WIDTHS = ["8%", "28%", "11%", "11%", "14%", "14%", "14%"]
 
 
 def ranking_rows(ranked: list[dict]) -> list[list]:

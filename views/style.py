@@ -28,8 +28,8 @@ AXIS = dict(showgrid=True, gridcolor="#E8ECF2", zeroline=False, showline=True,
 
 # The chapter's models keep their colour everywhere (curves, bars); others take the next free.
 MODEL_COLORS = {"gru_noattn": "#9E9E9E", "gru_bahdanau": "#1F77B4", "gru_luong": "#2CA02C",
-                "transformer": "#D62728"}
-EXTRA_COLORS = ("#9467BD", "#FF7F0E", "#8C564B", "#E377C2", "#17BECF", "#BCBD22")
+                "lstm_bahdanau": "#9467BD", "transformer": "#D62728"}
+EXTRA_COLORS = ("#FF7F0E", "#8C564B", "#E377C2", "#17BECF", "#BCBD22", "#393B79")
 
 ZERO_WIDTH_SPACE = "\u200b"
 MAX_LABEL = 24  # longer tick labels are cut with "…" so they cannot squeeze the plot away
@@ -70,9 +70,10 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
 
 
 def md_escape(text: str) -> str:
-    """Text safe to put inside Markdown: HTML-escaped (no tag can run) and Markdown's own
-    markup characters backslash-escaped (no accidental bold, links or tables)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+    """Text safe to put inside Markdown: Markdown's own markup characters backslash-escaped (no
+    accidental bold, links or tables), then HTML-escaped (no tag can run). In that order, so
+    no backslash lands inside an entity (`&\\#x27;` would show as typed)."""
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", str(text)), quote=False)
 
 
 def axis(**overrides) -> dict:
@@ -82,6 +83,12 @@ def axis(**overrides) -> dict:
     if "title_text" in overrides:
         title = {**title, "text": overrides.pop("title_text")}
     return {**AXIS, **overrides, "title": {"standoff": 12, **title}}
+
+
+# A legend under the figure, measured from the figure's bottom edge (not the plot area's), so
+# tick labels that turn vertical on a phone push it down instead of running into it.
+BOTTOM_LEGEND = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0,
+                     font=dict(size=11))
 
 
 def base_layout(**overrides) -> dict:

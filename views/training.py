@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from inference.translation import merge_to_words, word_labels
 from views.heatmaps import AlignmentView, languages
-from views.style import axis, base_layout, escape, md_escape, model_color
+from views.style import BOTTOM_LEGEND, axis, base_layout, escape, md_escape, model_color
 
 
 def snapshot_sentences(snapshots: list[dict]) -> list[tuple[str, int]]:
@@ -79,32 +78,39 @@ def snapshot_view(snapshots: list[dict], model: str, metadata: dict, epoch_index
     return view, text
 
 
-def curves_figure(curves: dict[str, tuple[str, list[dict]]]) -> go.Figure | None:
-    """Loss (train solid, validation dashed) and validation BLEU per epoch, every model.
+def curves_figures(curves: dict[str, tuple[str, list[dict]]]
+                   ) -> tuple[go.Figure, go.Figure] | tuple[None, None]:
+    """Two panels, every model: loss per epoch (train solid, validation dashed) and validation
+    BLEU per epoch (greedy search, as training measured it). Separate figures, so a narrow
+    screen stacks them instead of squeezing two panels side by side.
 
-    curves: name -> (label, metadata["curves"]). None when no model has curves.
+    curves: name -> (label, metadata["curves"]). (None, None) when no model has curves.
     """
     curves = {name: c for name, c in curves.items() if c[1]}
     if not curves:
-        return None
-    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        "Loss (solid: training, dashed: validation)", "Validation BLEU (greedy)"))
+        return None, None
+    loss, bleu = go.Figure(), go.Figure()
     for i, (name, (label, points)) in enumerate(curves.items()):
         epochs = [p.get("epoch", j) + 1 for j, p in enumerate(points)]
         color = model_color(name, i)
-        for key, dash, col, show in (("train_loss", "solid", 1, True),
-                                     ("val_loss", "dash", 1, False),
-                                     ("val_bleu", "solid", 2, False)):
+        for figure, key, dash, what in ((loss, "train_loss", "solid", "training loss"),
+                                        (loss, "val_loss", "dash", "validation loss"),
+                                        (bleu, "val_bleu", "solid", "validation BLEU")):
             values = [p.get(key) for p in points]
             if all(v is None for v in values):
                 continue
             figure.add_trace(go.Scatter(
                 x=epochs, y=values, mode="lines+markers", name=escape(label),
-                legendgroup=name, showlegend=show, line=dict(color=color, dash=dash),
-                hovertemplate=(f"{escape(label)}<br>epoch %{{x}}<br>{key} %{{y:.2f}}"
-                               "<extra></extra>")),
-                row=1, col=col)
-    figure.update_layout(**base_layout(height=380, legend=dict(orientation="h", y=-0.2)))
-    figure.update_xaxes(**axis(title_text="epoch", dtick=1))
-    figure.update_yaxes(**axis())
-    return figure
+                legendgroup=name, showlegend=key != "val_loss", line=dict(color=color, dash=dash),
+                hovertemplate=(f"{escape(label)}<br>epoch %{{x}}<br>{what} %{{y:.2f}}"
+                               "<extra></extra>")))
+    for figure, title, y_title in (
+            (loss, "Loss (solid: training, dashed: validation)", "cross-entropy"),
+            (bleu, "Validation BLEU (greedy, during training)", "BLEU")):
+        figure.update_layout(**base_layout(
+            height=420, title=dict(text=title, x=0, xanchor="left", font=dict(size=14)),
+            margin=dict(l=60, r=30, t=50, b=40),
+            legend=BOTTOM_LEGEND))
+        figure.update_xaxes(**axis(title_text="epoch", dtick=1, autotickangles=[0, -90]))
+        figure.update_yaxes(**axis(title_text=y_title))
+    return loss, bleu
