@@ -196,6 +196,8 @@ def _check_snapshot_sentence(sentence: Any, where: str) -> None:
     except (TypeError, ValueError):
         matrix = np.zeros(0)
     rows, columns = len(sentence.get("target_pieces", [])), len(sentence.get("source_pieces", []))
+    # On disk (T, S) for a GRU, (L, T, S) heads averaged for a Transformer; views read it as an
+    # (L, H, T, S) stack through `inference.translation.snapshot_translation`.
     if matrix.ndim not in (2, 3) or matrix.shape[-2:] != (rows, columns) \
             or not np.isfinite(matrix).all():
         raise CheckpointError(f"{where}: a cross matrix does not fit its "

@@ -72,18 +72,16 @@ def attention_info(translator: Translator) -> dict:
     """{"has_attention", "layers", "heads", "kind_layers"} of a model, read from one short
     translation (so the app can build a layer and head picker without knowing model internals).
 
-    layers and heads are those of the cross-attention, 0 for a model whose alignment is a single
-    (T, S) matrix or that has none; kind_layers maps every multi-head kind ("cross",
-    "decoder_self", "encoder_self") to its number of layers, which differ when the encoder is
-    deeper than the decoder."""
-    alignments = translator.translate(PROBE).alignments
-    kind_layers = {kind: int(np.shape(m)[0]) for kind, m in alignments.items() if np.ndim(m) == 4}
-    cross = alignments.get("cross")
-    if cross is None:
-        return {"has_attention": False, "layers": 0, "heads": 0, "kind_layers": kind_layers}
-    shape = np.shape(cross)
-    return {"has_attention": True, "layers": shape[0] if len(shape) == 4 else 0,
-            "heads": shape[1] if len(shape) == 4 else 0, "kind_layers": kind_layers}
+    layers and heads are those of the cross-attention, 0 for a model with one attention (a GRU,
+    whose (1, 1, T, S) stack has no layer or head to pick) or none; kind_layers maps every kind
+    of a multi-head model ("cross", "decoder_self", "encoder_self") to its number of layers,
+    which differ when the encoder is deeper than the decoder."""
+    probe = translator.translate(PROBE)
+    stacks = probe.alignments if probe.multi_head else {}  # (L, H, R, C) each
+    kind_layers = {kind: int(np.shape(m)[0]) for kind, m in stacks.items()}
+    layers, heads = np.shape(stacks["cross"])[:2] if "cross" in stacks else (0, 0)
+    return {"has_attention": probe.has_attention, "layers": int(layers), "heads": int(heads),
+            "kind_layers": kind_layers}
 
 
 def target_for(translators: Mapping[str, Translator], choice: str, source: str,

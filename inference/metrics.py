@@ -135,27 +135,29 @@ def similarity(aligned: Mapping[str, Translation], reference: str, words: bool =
     """How alike every model's alignment of the same target is to `reference`'s.
 
     aligned: name -> forced alignment of one shared (source, target), e.g. from `align_all`;
-    reference: the name of a model with a (T, S) cross matrix (the Bahdanau GRU in the chapter).
+    reference: the name of a model with one attention (the Bahdanau GRU in the chapter).
     words: compare word-level matrices (`merge_to_words`) instead of pieces.
     Returns "ranked" (`rank_alignments` rows, closest first), "grids" (name -> (L, H) JS per
     head for every multi-head model), "reference_entropy" (mean over rows) and "columns" (S).
     """
     def matrix(t: Translation) -> np.ndarray:
-        a = np.asarray(t.alignments["cross"], dtype=np.float64)
+        """(L, H, T, S) for a multi-head model, the one (T, S) matrix of a GRU."""
+        a = np.asarray(t.alignments["cross"], dtype=np.float64)  # (L, H, T, S)
+        a = a if t.multi_head else a[0, 0]
         return merge_to_words(a, t.target_pieces, t.source_pieces) if words else a
 
     if reference not in aligned or "cross" not in aligned[reference].alignments:
         raise InputError(f"The reference model {reference!r} has no alignment to compare with.")
-    ref = matrix(aligned[reference])
-    if ref.ndim != 2:
+    if aligned[reference].multi_head:
         raise InputError("The reference must be a model with one attention (a GRU), not heads.")
+    ref = matrix(aligned[reference])
     candidates, grids = {}, {}
     for name, t in aligned.items():
         if name == reference or "cross" not in t.alignments:
             continue
         a = matrix(t)
         candidates[name] = {"model": t.metadata.get("label", name), "alignment": a}
-        if a.ndim == 4:
+        if t.multi_head:
             grids[name] = head_scores(ref, a)["js"]
     return {"ranked": rank_alignments(ref, candidates), "grids": grids,
             "reference_entropy": float(row_entropy(ref).mean()), "columns": ref.shape[-1]}

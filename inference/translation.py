@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.kinds import as_stack
+
 EOS_PIECE = "</s>"
 
 
@@ -19,10 +21,13 @@ class Translation:
 
     source_pieces: the source's subword pieces plus "</s>" (the columns of every matrix).
     target_pieces: the produced (or forced) pieces, ending in "</s>" if the model stopped.
-    alignments: named matrices, rows = target pieces, columns = source or target pieces:
-        "cross" (T, S) for a GRU with attention, (L, H, T, S) for the Transformer;
-        "decoder_self" (L, H, T, T) and "encoder_self" (L, H, S, S) for the Transformer;
-        nothing for the no-attention GRU, whose decoder sees one fixed vector.
+    alignments: named matrices, all of one shape (L, H, R, C) (kinds and their axes are
+        declared in `inference.kinds`): "cross" (L, H, T, S), and for the Transformer
+        "decoder_self" (L, H, T, T) and "encoder_self" (L, H, S, S). A GRU with attention has
+        one matrix, held as (1, 1, T, S); the no-attention GRU, whose decoder sees one fixed
+        vector, has none.
+    multi_head: True when the model has layers and heads to choose from (a Transformer);
+        False for one attention (a GRU), whose views name no layer or head.
     """
 
     model: str
@@ -34,6 +39,13 @@ class Translation:
     score: float | None = None
     notice: str = ""
     metadata: dict = field(default_factory=dict)
+    multi_head: bool = False
+
+    def __post_init__(self):
+        for kind, stack in self.alignments.items():
+            if np.ndim(stack) != 4:
+                raise ValueError(f"The {kind!r} alignment is {np.shape(stack)}, not an "
+                                 f"(L, H, R, C) stack; make it one with inference.kinds.as_stack.")
 
     @property
     def has_attention(self) -> bool:
@@ -46,6 +58,22 @@ class Translation:
     @property
     def target_words(self) -> list[int]:
         return word_groups(self.target_pieces)
+
+
+def snapshot_translation(sentence: dict, model: str, metadata: dict) -> Translation:
+    """One sentence of a training snapshot (as `snapshots.json` stores it) as a Translation of
+    its source forced to its reference, so it is drawn like any other.
+
+    The stored cross matrix is (T, S) for a GRU and (L, T, S), already averaged over heads, for a
+    Transformer; here it becomes (1, 1, T, S) or (L, 1, T, S). None stored: no alignments.
+    """
+    cross = sentence.get("cross")
+    alignments = {} if cross is None else {"cross": as_stack(np.asarray(cross, np.float64))}
+    return Translation(
+        model=model, source=sentence.get("source", ""), text=sentence.get("reference", ""),
+        source_pieces=list(sentence.get("source_pieces", [])),
+        target_pieces=list(sentence.get("target_pieces", [])), alignments=alignments,
+        metadata=metadata, multi_head=cross is not None and np.ndim(cross) == 3)
 
 
 def word_groups(pieces: list[str]) -> list[int]:

@@ -20,6 +20,7 @@ import torch
 from data.batching import collate
 from inference.checkpoint import CheckpointError, load_folder
 from inference.errors import InputError
+from inference.kinds import as_stack
 from inference.translation import EOS_PIECE, Translation
 from models.search import beam_search, forced_alignment, greedy_search
 
@@ -104,8 +105,8 @@ class Translator:
             model=self.name, source=source, text=self.tokenizer.decode(tokens),
             source_pieces=self._pieces(ids + [self.tokenizer.eos_id]),
             target_pieces=self._pieces(tokens),
-            alignments={k: v.float().numpy() for k, v in hyp.alignments.items()},
-            score=float(hyp.score), notice=notice, metadata=self.metadata,
+            **_alignments(hyp.alignments), score=float(hyp.score), notice=notice,
+            metadata=self.metadata,
         )
 
     def _search(self, batch, beam: int, need_weights: bool):
@@ -174,10 +175,17 @@ class Translator:
             model=self.name, source=clean_source, text=clean_target,
             source_pieces=self._pieces(src_ids + [self.tokenizer.eos_id]),
             target_pieces=self._pieces(tgt_ids + [self.tokenizer.eos_id]),
-            alignments={k: v.float().numpy() for k, v in aligned.items()},
+            **_alignments(aligned),
             score=None if log_probs is None else float(np.sum(log_probs.float().numpy())),
             notice=notice, metadata=self.metadata,
         )
+
+
+def _alignments(weights: dict[str, torch.Tensor]) -> dict:
+    """A search's matrices as Translation fields: every one as a numpy (L, H, R, C) stack (a
+    GRU's single (T, S) becomes (1, 1, T, S)), and whether the model has layers and heads."""
+    return {"alignments": {k: as_stack(v.float().numpy()) for k, v in weights.items()},
+            "multi_head": any(v.dim() == 4 for v in weights.values())}
 
 
 def serve_threads(n: int = 1) -> None:

@@ -12,7 +12,9 @@ sentence's source length including its eos):
     GRU:          {"cross": (T, S)}                       ({} without attention)
     Transformer:  {"cross": (L, H, T, S), "decoder_self": (L, H, T, T),
                    "encoder_self": (L, H, S, S)}
-Row t of a matrix is the attention paid while choosing output token t.
+Row t of a matrix is the attention paid while choosing output token t. Which lengths a matrix's
+rows and columns run over is read from its name (`_real_sizes`), so a new kind needs no table
+here; the inference facade turns every matrix into one (L, H, T, S) shape for the views.
 
 Searches run under torch.inference_mode: no graph, the fastest. Greedy search and forced
 decoding take `grad=True` to run with autograd instead, so what they return can be
@@ -103,13 +105,24 @@ def _stack_steps(steps: list[dict[str, Tensor]]) -> dict[str, Tensor]:
 
 
 def _trim(alignments: dict[str, Tensor], i: int, T: int, S: int) -> dict[str, Tensor]:
-    """Sentence i's matrices, cut to T output rows and S real source positions."""
-    sizes = {"cross": (T, S), "decoder_self": (T, T), "encoder_self": (S, S)}
+    """Sentence i's matrices (N, ..., rows, columns), each cut on its last two axes to its real
+    sizes: T output tokens or S source positions, as `_real_sizes` reads from its name."""
     trimmed = {}
     for key, value in alignments.items():
-        rows, cols = sizes[key]
+        rows, cols = _real_sizes(key, T, S)
         trimmed[key] = value[i, ..., :rows, :cols].clone()
     return trimmed
+
+
+def _real_sizes(key: str, T: int, S: int) -> tuple[int, int]:
+    """(rows, columns) of a matrix named `key`, by the models' naming: "encoder_..." attends
+    within the source (S, S), any other "..._self" within the target (T, T), and anything else
+    is cross-attention from the target to the source (T, S)."""
+    if key.startswith("encoder"):
+        return S, S
+    if key.endswith("_self"):
+        return T, T
+    return T, S
 
 
 def greedy_search(model: Seq2Seq, src: Tensor, src_mask: Tensor, bos_id: int, eos_id: int,

@@ -115,6 +115,8 @@ def test_translate_all_gives_every_model_in_chapter_order(translators):
     assert notices == []
     assert not results["gru_noattn"].has_attention
     assert results["transformer"].alignments["cross"].shape[:2] == (LAYERS, HEADS)
+    assert results["transformer"].multi_head and not results["gru_bahdanau"].multi_head
+    assert results["gru_bahdanau"].alignments["cross"].shape[:2] == (1, 1)  # one (T, S) matrix
 
 
 def test_translate_all_cuts_long_input_with_a_notice(translators):

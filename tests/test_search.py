@@ -11,6 +11,7 @@ from models.gru import GRUSeq2Seq
 from models.rnn import RNNSeq2Seq
 from models.search import (
     Hypothesis,
+    _trim,
     beam_search,
     forced_alignment,
     forced_decoding,
@@ -268,3 +269,15 @@ def test_grad_inside_inference_mode_is_a_clear_error():
     tgt_in = torch.tensor([[BOS, 5], [BOS, 8], [BOS, 4]])
     with torch.inference_mode(), pytest.raises(RuntimeError, match="outside"):
         forced_decoding(model, src, src_mask, tgt_in, tgt_in != PAD, grad=True)
+
+
+def test_trim_cuts_any_kind_by_its_name_without_a_table():
+    B, L, H, T_pad, S_pad = 2, 1, 2, 6, 5
+    alignments = {"cross": torch.rand(B, L, H, T_pad, S_pad),
+                  "decoder_self": torch.rand(B, L, H, T_pad, T_pad),
+                  "encoder_self": torch.rand(B, L, H, S_pad, S_pad),
+                  "copy_attention": torch.rand(B, T_pad, S_pad)}  # a kind no table declares
+    trimmed = _trim(alignments, 1, 4, 3)
+    assert {k: tuple(v.shape[-2:]) for k, v in trimmed.items()} == {
+        "cross": (4, 3), "decoder_self": (4, 4), "encoder_self": (3, 3), "copy_attention": (4, 3)}
+    assert torch.equal(trimmed["cross"], alignments["cross"][1, :, :, :4, :3])

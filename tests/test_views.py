@@ -32,7 +32,7 @@ def alignment(rng, *shape):
 def gru():
     rng = np.random.default_rng(0)
     return Translation("gru_bahdanau", "the dog <script> the balls", "der Hund der Balle",
-                       SOURCE, TARGET, {"cross": alignment(rng, len(TARGET), len(SOURCE))},
+                       SOURCE, TARGET, {"cross": alignment(rng, 1, 1, len(TARGET), len(SOURCE))},
                        metadata={"label": "GRU <b>+</b> Bahdanau", "language_pair": "en-de"})
 
 
@@ -44,7 +44,8 @@ def transformer():
     return Translation("transformer", "the dog", "der Hund", SOURCE, TARGET, {
         "cross": alignment(rng, L, H, T, S),
         "decoder_self": alignment(rng, L, H, T, T) * causal / 1.0,
-        "encoder_self": alignment(rng, L, H, S, S)}, metadata={"label": "Transformer"})
+        "encoder_self": alignment(rng, L, H, S, S)}, metadata={"label": "Transformer"},
+        multi_head=True)
 
 
 @pytest.fixture

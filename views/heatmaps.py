@@ -2,8 +2,10 @@
 
 Legend: R rows (the pieces being written), C columns (the pieces looked at), L layers, H heads.
 
-Every matrix a person sees goes through `select_view`, which picks the layer and head (or the
-mean over heads), optionally merges subword pieces into words, and names both axes. The same
+Every alignment is an (L, H, R, C) stack (a GRU's is (1, 1, R, C)); what its rows and columns
+are, and its hover text and caption, come from `inference.kinds`. Every matrix a person sees
+goes through `select_view`, which picks the layer and head (or the mean over heads), optionally
+merges subword pieces into words, and names both axes. The same
 `AlignmentView` is drawn by `heatmap` and written by `views.export`, so a download holds exactly
 what is on screen. Rows run down (first piece at the top, as in the papers), columns across.
 """
@@ -17,12 +19,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from inference import kinds
+from inference.kinds import BOS_PIECE  # noqa: F401 (re-exported)
 from inference.translation import Translation, merge_to_words, word_labels
 from views.style import WEIGHT_RANGE, WEIGHT_SCALE, axis, axis_labels, base_layout, escape
 
-BOS_PIECE = "<s>"
-KINDS = {"cross": "cross-attention", "decoder_self": "decoder self-attention",
-         "encoder_self": "encoder self-attention"}
+KINDS = {name: kind.caption for name, kind in kinds.KINDS.items()}  # name -> caption
+HOVER = {name: kind.hover for name, kind in kinds.KINDS.items()}
 LANGUAGES = {"en": "English", "de": "German", "fr": "French", "cs": "Czech"}
 MEAN = "mean"  # the head value meaning "average over heads"
 
@@ -59,28 +62,31 @@ def languages(metadata: dict) -> tuple[str, str]:
 
 
 def axes(translation: Translation, kind: str) -> tuple[list[str], list[str], str, str]:
-    """Row pieces, column pieces and both axis titles of one kind of matrix.
+    """Row pieces, column pieces and both axis titles of one kind of matrix (`inference.kinds`).
 
     Decoder self-attention: row t writes target piece t while looking at the decoder's inputs
     0..t, which are <s> followed by the pieces already written.
     """
-    src_lang, tgt_lang = languages(translation.metadata)
-    target, source = translation.target_pieces, translation.source_pieces
-    if kind == "cross":
-        return target, source, f"{tgt_lang} (written)", f"{src_lang} (read)"
-    if kind == "decoder_self":
-        return target, [BOS_PIECE] + target[:-1], f"{tgt_lang} (written)", \
-            f"{tgt_lang} so far (decoder input)"
-    if kind == "encoder_self":
-        return source, source, f"{src_lang} piece", f"{src_lang} piece it looks at"
-    raise ValueError(f"Unknown alignment kind {kind!r}; choose one of {', '.join(KINDS)}.")
+    declared = kinds.kind_of(kind)
+    src, tgt = languages(translation.metadata)
+    source, target = translation.source_pieces, translation.target_pieces
+    return (kinds.axis_pieces(declared.rows, source, target),
+            kinds.axis_pieces(declared.columns, source, target),
+            declared.row_title.format(src=src, tgt=tgt),
+            declared.column_title.format(src=src, tgt=tgt))
+
+
+def pick_layer(layers: int, layer: int | None) -> int:
+    """The 0-based layer to show of `layers`: the one asked for, or the last when it is None or
+    out of range. The one layer clamp every view uses."""
+    return layers - 1 if layer is None or not 0 <= int(layer) < layers else int(layer)
 
 
 def layer_and_head(matrix: np.ndarray, layer: int | None, head: int | str | None) -> tuple:
     """(L, H, R, C) -> the (R, C) matrix of one layer and head (or the heads' mean), with a
     description; out-of-range choices fall back to the last layer and the mean."""
     L, H = matrix.shape[:2]
-    layer = L - 1 if layer is None or not 0 <= int(layer) < L else int(layer)
+    layer = pick_layer(L, layer)
     if head is None or head == MEAN or not 0 <= int(head) < H:
         return matrix[layer].mean(axis=0), f"layer {layer + 1} of {L} · mean of {H} heads"
     return matrix[layer, int(head)], f"layer {layer + 1} of {L} · head {int(head) + 1} of {H}"
@@ -93,14 +99,13 @@ def select_view(translation: Translation, kind: str = "cross", layer: int | None
     layer is 0-based (None: the last layer); head is 0-based or "mean". words: merge pieces into
     words (attention summed over a word's source pieces, averaged over its target pieces).
     """
-    matrix = translation.alignments.get(kind)
-    if matrix is None:
+    stack = translation.alignments.get(kind)
+    if stack is None:
         return None
     rows, columns, row_title, column_title = axes(translation, kind)
-    matrix = np.asarray(matrix, dtype=np.float64)
+    matrix, where = layer_and_head(np.asarray(stack, dtype=np.float64), layer, head)  # (R, C)
     detail = KINDS[kind]
-    if matrix.ndim == 4:
-        matrix, where = layer_and_head(matrix, layer, head)
+    if translation.multi_head:  # one attention (a GRU): no layer or head to name
         detail = f"{detail} · {where}"
     if words:
         matrix = merge_to_words(matrix, rows, columns)
@@ -109,11 +114,6 @@ def select_view(translation: Translation, kind: str = "cross", layer: int | None
     label = translation.metadata.get("label", translation.model)
     return AlignmentView(translation.model, label, kind, detail, matrix, rows, columns,
                          row_title, column_title)
-
-
-HOVER = {"cross": "writing <b>%{y}</b><br>looks at <b>%{x}</b><br>weight %{z:.3f}",
-         "decoder_self": "writing <b>%{y}</b><br>looks back at <b>%{x}</b><br>weight %{z:.3f}",
-         "encoder_self": "<b>%{y}</b> looks at <b>%{x}</b><br>weight %{z:.3f}"}
 
 
 # ---- sizes: every piece gets a readable, non-overlapping label ---------------------------------
@@ -210,13 +210,13 @@ def head_grid(translation: Translation, kind: str = "cross", layer: int | None =
     """Every head of one layer as small multiples on shared axes and one colour scale,
     `columns` heads side by side. Sized from the pieces like `heatmap` (meta["min_width"]).
 
-    Returns None if the translation has no (L, H, R, C) matrix of this kind.
+    Returns None if the translation has no matrix of this kind, or no heads (a GRU).
     """
     stack = translation.alignments.get(kind)
-    if stack is None or np.ndim(stack) != 4:
+    if stack is None or not translation.multi_head:
         return None
-    L, H = stack.shape[:2]
-    layer = L - 1 if layer is None or not 0 <= int(layer) < L else int(layer)
+    L, H = np.shape(stack)[:2]
+    layer = pick_layer(L, layer)
     views = [select_view(translation, kind, layer, h, words) for h in range(H)]
     R, C = views[0].matrix.shape
     columns = max(1, min(columns, H))
@@ -265,7 +265,7 @@ def resting_heads(translation: Translation, kind: str = "cross", layer: int | No
     """One Markdown sentence naming the heads of a layer that put much of their weight on
     `</s>`, `<s>` or ".", with the share; computed on the matrices the grid shows."""
     stack = translation.alignments.get(kind)
-    if stack is None or np.ndim(stack) != 4:
+    if stack is None or not translation.multi_head:
         return ""
     L, H = np.shape(stack)[:2]
     views = [select_view(translation, kind, layer, h, words) for h in range(H)]

@@ -1,17 +1,21 @@
 """The training tab: one sentence's alignment epoch by epoch, and the loss and BLEU curves.
 
 Snapshots are the records `training` keeps after each validation (see `Translator.snapshots`):
-per epoch, a few fixed validation sentences forced to their reference translation, with the
-cross-attention (T, S) for a GRU, (L, T, S) already averaged over heads for a Transformer.
+per epoch, a few fixed validation sentences forced to their reference translation, with their
+cross-attention. Each sentence is read as a `Translation` (`snapshot_translation`: (1, 1, T, S)
+for a GRU, (L, 1, T, S) already averaged over heads for a Transformer) and drawn by the same
+`select_view` as any translation.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 
-from inference.translation import merge_to_words, word_labels
-from views.heatmaps import AlignmentView, languages
+from inference.translation import snapshot_translation
+from views.heatmaps import MEAN, AlignmentView, languages, pick_layer, select_view
 from views.style import BOTTOM_LEGEND, axis, base_layout, escape, md_escape, model_color
 
 
@@ -27,9 +31,9 @@ def snapshot_layers(snapshots: list[dict]) -> int:
     """Number of layers in the snapshots' cross matrices (1 for a GRU, 0 without attention)."""
     for record in snapshots:
         for sentence in record.get("sentences", []):
-            cross = sentence.get("cross")
+            cross = snapshot_translation(sentence, "", {}).alignments.get("cross")
             if cross is not None:
-                return np.asarray(cross).shape[0] if np.ndim(cross) == 3 else 1
+                return cross.shape[0]  # (L, 1, T, S)
     return 0
 
 
@@ -57,25 +61,19 @@ def snapshot_view(snapshots: list[dict], model: str, metadata: dict, epoch_index
             + f"  \nReference: {md_escape(sentence.get('reference', ''))}"
             + f"  \nModel's own translation at this epoch: "
               f"{md_escape(sentence.get('hypothesis', ''))}")
-    cross = sentence.get("cross")
-    if cross is None:
+    translation = snapshot_translation(sentence, model, metadata)
+    view = select_view(translation, "cross", layer, MEAN, words)
+    if view is None:
         return None, text + "  \n*No alignment: this model has no attention.*"
-    matrix = np.asarray(cross, dtype=np.float64)
+    # The same view, titled as a snapshot: which epoch, and heads averaged during training.
     detail = f"cross-attention after epoch {record.get('epoch', epoch_index) + 1}"
-    if matrix.ndim == 3:  # (L, T, S), heads already averaged
-        L = matrix.shape[0]
-        layer = L - 1 if layer is None or not 0 <= int(layer) < L else int(layer)
-        matrix = matrix[layer]
-        detail += f" · layer {layer + 1} of {L}, mean of heads"
-    rows, columns = list(sentence["target_pieces"]), list(sentence["source_pieces"])
+    if translation.multi_head:
+        L = translation.alignments["cross"].shape[0]
+        detail += f" · layer {pick_layer(L, layer) + 1} of {L}, mean of heads"
     if words:
-        matrix = merge_to_words(matrix, rows, columns)
-        rows, columns = word_labels(rows), word_labels(columns)
         detail += " · words"
-    src_lang, tgt_lang = languages(metadata)
-    view = AlignmentView(model, label, "cross", detail, matrix, rows, columns,
-                         f"{tgt_lang} reference (forced)", f"{src_lang} (read)")
-    return view, text
+    return replace(view, detail=detail,
+                   row_title=f"{languages(metadata)[1]} reference (forced)"), text
 
 
 def curves_figures(curves: dict[str, tuple[str, list[dict]]]
