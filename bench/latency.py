@@ -28,11 +28,22 @@ sys.path.insert(0, str(ROOT))
 
 from data.tokenizer import Tokenizer  # noqa: E402
 from inference import Translator  # noqa: E402
+from inference.catalogue import CATALOGUE, folder_key  # noqa: E402
 from inference.checkpoint import build_model  # noqa: E402
 
 SENTENCE = "A young man in a red jacket is riding his bicycle down a busy street in the city."
-NAMES = ("gru_noattn", "gru_bahdanau", "gru_luong", "transformer")
 TARGETS_MS = {1: 15.0, 5: 60.0}
+
+
+def model_names(checkpoints: Path, names: list[str] | None = None) -> list[str]:
+    """The models to time: those asked for; else every shipped folder, in the chapter's order;
+    else (nothing shipped) every catalogued model with a training config, at random init."""
+    if names:
+        return names
+    shipped = [p.name for p in sorted(checkpoints.glob("*/"), key=folder_key)
+               if (p / "metadata.json").is_file()]
+    configs = ROOT / "training" / "configs"
+    return shipped or [n for n in CATALOGUE if (configs / f"{n}.yaml").is_file()]
 
 
 def random_translator(name: str, tokenizer: Tokenizer) -> Translator:
@@ -88,6 +99,8 @@ def breakdown(translator: Translator, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
+    parser.add_argument("--names", nargs="*", default=None,
+                        help="models to time (default: every folder under --checkpoints)")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latency.json"))
@@ -95,7 +108,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     print(f"Sentence ({len(SENTENCE.split())} words): {SENTENCE}")
     rows, tokenizer = [], None
-    for name in NAMES:
+    for name in model_names(Path(args.checkpoints), args.names):
         folder = Path(args.checkpoints) / name
         if folder.is_dir():
             translator, source = Translator.load(folder), "shipped"

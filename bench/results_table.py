@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from inference import catalogue  # noqa: E402
 from inference.checkpoint import folder_size, read_eval  # noqa: E402
-from inference.translator import CHAPTER_ORDER  # noqa: E402
 
 PUBLISHED = [
     ("bentrevett/pytorch-seq2seq, GRU + Bahdanau (de→en)", "28.3"),
@@ -33,7 +33,8 @@ def main() -> int:
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
     args = parser.parse_args()
     root = Path(args.checkpoints)
-    names = [n for n in CHAPTER_ORDER if (root / n / "metadata.json").exists()]
+    names = [p.name for p in sorted((p for p in root.iterdir() if (p / "metadata.json").exists()),
+                                    key=catalogue.folder_key)]
     rows = []
     for name in names:
         meta = json.loads((root / name / "metadata.json").read_text())

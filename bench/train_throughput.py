@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from inference.catalogue import CATALOGUE  # noqa: E402
 from inference.checkpoint import build_model  # noqa: E402
 from training.datamodule import Multi30kDataModule  # noqa: E402
 from training.module import TranslationModule  # noqa: E402
@@ -83,7 +84,8 @@ def bench_config(name: str, steps: int, corpus: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="*",
-                        default=["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"])
+                        default=[n for n in CATALOGUE
+                                 if (ROOT / "training" / "configs" / f"{n}.yaml").is_file()])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--corpus", default="auto")

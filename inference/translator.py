@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from data.batching import collate
+from inference import catalogue
 from inference.checkpoint import CheckpointError, load_folder
 from inference.errors import InputError
 from inference.kinds import as_stack
@@ -26,8 +27,6 @@ from models.search import beam_search, forced_alignment, greedy_search
 
 MAX_SOURCE_PIECES = 100  # longer input is cut here, with a notice: attention cost grows as n^2
 MAX_BEAM = 10
-# The order the chapter tells the story in: the bottleneck, then attention, then Transformer.
-CHAPTER_ORDER = ("gru_noattn", "gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer")
 
 
 def clean_text(text: str) -> str:
@@ -206,7 +205,7 @@ def load_all(root: str | Path = "checkpoints") -> tuple[dict[str, Translator], l
     root = Path(root)
     translators: dict[str, Translator] = {}
     problems: list[str] = []
-    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=_chapter_key) \
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=catalogue.folder_key) \
         if root.is_dir() else []
     for folder in folders:
         try:
@@ -214,8 +213,3 @@ def load_all(root: str | Path = "checkpoints") -> tuple[dict[str, Translator], l
         except CheckpointError as err:
             problems.append(str(err))
     return translators, problems
-
-
-def _chapter_key(folder: Path) -> tuple[int, str]:
-    name = folder.name
-    return (CHAPTER_ORDER.index(name) if name in CHAPTER_ORDER else len(CHAPTER_ORDER), name)

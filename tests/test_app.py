@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,9 @@ from gradio_client.exceptions import AppError
 
 import app
 from tests.app_fixtures import ROOT, build_checkpoints
+from tests.util import free_port
 
 MODELS = ["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def launch(demo):

@@ -9,13 +9,13 @@ skips with the reason where it is absent. Leaves screenshots in artifacts/screen
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 import app
 from tests.app_fixtures import ROOT, build_checkpoints
+from tests.util import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -57,12 +57,6 @@ OVERLAPS = """selector => {
     }
     return {labels, found};
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

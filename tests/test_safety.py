@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +23,10 @@ from gradio_client.exceptions import AppError
 import app
 from inference.recent import Recent
 from tests.app_fixtures import ROOT, build_checkpoints
+from tests.util import free_port
 
 LONG = ("A man in a blue jacket and a woman with a small child are waiting at the bus stop next "
         "to a market where people are selling fruit and flowers while two dogs play {i} .")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:

@@ -25,6 +25,7 @@ import torch
 
 from data.corpus import CorpusError
 from data.tokenizer import Tokenizer
+from inference import catalogue
 from inference.checkpoint import (
     CheckpointError,
     build_model,
@@ -38,9 +39,6 @@ from training.evaluate import evaluate
 from training.translate import beam_size
 
 SIZE_LIMIT = 10 * 1024 * 1024  # a Space needs no large-file storage below this
-LABELS = {"gru_noattn": "GRU, no attention", "gru_bahdanau": "GRU + Bahdanau attention",
-          "gru_luong": "GRU + Luong attention", "lstm_bahdanau": "LSTM + Bahdanau attention",
-          "transformer": "Transformer"}
 FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -136,7 +134,8 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
     }
     best = max((s["val_bleu"] for s in snapshots), default=None)
     metadata = {
-        "name": name, "label": LABELS.get(name, name),
+        # The look the app draws it with (label, order, colour, role): the folder carries it.
+        "name": name, **catalogue.look(name).as_metadata(),
         "language_pair": "-".join(config["language_pair"]),
         "parameters": model.num_parameters(),
         "train_seconds": round(ckpt.get("train_seconds", 0.0)),

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from views.style import BOTTOM_LEGEND, axis, base_layout, escape, md_escape, model_color
+from inference import catalogue
+from views.style import (
+    BOTTOM_LEGEND,
+    axis,
+    base_layout,
+    escape,
+    md_escape,
+    model_color,
+    role_color,
+)
 
 SCALING_HEADERS = ["n", "attention ms", "GRU ms", "weights MB", "attention MB", "GRU MB"]
 MIN_BUCKET = 20  # a length bucket with fewer sentences is too noisy to quote in a caption
@@ -26,12 +35,13 @@ def bucket_label(row: dict) -> str:
     return escape(str(row["bucket"])) + (f"<br>n={size}" if isinstance(size, int) else "")
 
 
-def bleu_by_length_figure(evals: dict[str, tuple[str, dict]]) -> go.Figure | None:
+def bleu_by_length_figure(evals: dict[str, tuple[str, dict]],
+                          colors: dict[str, str] | None = None) -> go.Figure | None:
     """Grouped bars: BLEU per source-length bucket, one colour per model; each bucket's number
     of sentences under its label.
 
-    evals: name -> (label, eval JSON with "by_length": [{bucket, sentences, bleu}, ...]).
-    None when no model has results by length.
+    evals: name -> (label, eval JSON with "by_length": [{bucket, sentences, bleu}, ...]);
+    colors: name -> colour (default `model_color`). None when no model has results by length.
     """
     evals = _usable(evals)
     if not evals:
@@ -41,7 +51,7 @@ def bleu_by_length_figure(evals: dict[str, tuple[str, dict]]) -> go.Figure | Non
         rows = result["by_length"]
         figure.add_trace(go.Bar(
             x=[bucket_label(r) for r in rows], y=[r["bleu"] for r in rows],
-            name=escape(label), marker_color=model_color(name, i),
+            name=escape(label), marker_color=(colors or {}).get(name) or model_color(name, i),
             customdata=[r.get("sentences", "") for r in rows],
             hovertemplate=(f"{escape(label)}<br>%{{x}} words: BLEU %{{y:.1f}}"
                            "<br>%{customdata} sentences<extra></extra>")))
@@ -123,26 +133,28 @@ def _guide(ns: list[int], anchor_n: int, anchor_value: float, power: int) -> lis
     return [anchor_value * (n / anchor_n) ** power for n in ns]
 
 
-SERIES = (("self-attention", "transformer", "attention_ms", "attention_bytes"),
-          ("GRU", "gru_bahdanau", "gru_ms", "gru_bytes"))
+# Each series takes the colour of the shipped model playing its part (see views.style.role_color).
+SERIES = (("self-attention", catalogue.SELF_ATTENTION, "attention_ms", "attention_bytes"),
+          ("GRU", catalogue.ADDITIVE, "gru_ms", "gru_bytes"))
 
 
-def _panel(rows: list[dict], which: int, title: str, y_title: str) -> go.Figure:
+def _panel(rows: list[dict], which: int, title: str, y_title: str,
+           looks: dict[str, catalogue.Look] | None = None) -> go.Figure:
     """One panel (which 2: time, 3: memory) with both series and their n and n^2 guides."""
     ns = [r["n"] for r in rows]
     scale = 1.0 if which == 2 else MB
     figure = go.Figure()
-    for name, color_of, *keys in SERIES:
+    for name, role, *keys in SERIES:
         key = keys[which - 2]
         figure.add_trace(go.Scatter(
             x=ns, y=[r[key] * scale for r in rows], name=name, mode="lines+markers",
-            line=dict(color=model_color(color_of)),
+            line=dict(color=role_color(role, looks)),
             hovertemplate=f"{name}<br>n %{{x}}<br>%{{y:.3g}}<extra></extra>"))
     if which == 3:
         figure.add_trace(go.Scatter(
             x=ns, y=[r["attention_weights_bytes"] * MB for r in rows],
             name="attention weights alone (B·H·n·n·4 bytes)", mode="lines+markers",
-            line=dict(color=model_color("transformer"), dash="dot")))
+            line=dict(color=role_color(catalogue.SELF_ATTENTION, looks), dash="dot")))
     # Guides through the last point of each series: the slope n or n^2 would have.
     for power, (name, _, *keys) in ((2, SERIES[0]), (1, SERIES[1])):
         key = keys[which - 2]
@@ -163,14 +175,16 @@ def _panel(rows: list[dict], which: int, title: str, y_title: str) -> go.Figure:
     return figure
 
 
-def scaling_figures(rows: list[dict], statistic: str = "min of 5 runs"
+def scaling_figures(rows: list[dict], statistic: str = "min of 5 runs",
+                    looks: dict[str, catalogue.Look] | None = None
                     ) -> tuple[go.Figure, go.Figure] | tuple[None, None]:
     """Two log-log panels against n, each with dashed n² and dotted n guides: time of one
-    pass (measured) and memory of one pass (counted from tensor sizes)."""
+    pass (measured) and memory of one pass (counted from tensor sizes). Series take the
+    colours of the models in `looks` that play their part (default: the catalogue's)."""
     if not rows:
         return None, None
-    return (_panel(rows, 2, f"Time of one pass ({escape(statistic)})", "milliseconds"),
-            _panel(rows, 3, "Memory of one pass (counted)", "MB"))
+    return (_panel(rows, 2, f"Time of one pass ({escape(statistic)})", "milliseconds", looks),
+            _panel(rows, 3, "Memory of one pass (counted)", "MB", looks))
 
 
 def scaling_rows(rows: list[dict]) -> list[list]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import re
 
+from inference import catalogue
+
 # Attention weights always run 0..1 on the same white-to-blue scale, so a darker cell means
 # the same weight in every figure of the app.
 WEIGHT_SCALE = "Blues"
@@ -26,17 +28,40 @@ TEMPLATE = "none"
 AXIS = dict(showgrid=True, gridcolor="#E8ECF2", zeroline=False, showline=True,
             linecolor="#C9D1DC", ticks="", automargin=True)
 
-# The chapter's models keep their colour everywhere (curves, bars); others take the next free.
-MODEL_COLORS = {"gru_noattn": "#9E9E9E", "gru_bahdanau": "#1F77B4", "gru_luong": "#2CA02C",
-                "lstm_bahdanau": "#9467BD", "transformer": "#D62728"}
+# The chapter's models keep their colour everywhere (curves, bars): a folder's metadata or the
+# catalogue names it; a model with neither takes one of these, by its place in the figure.
 EXTRA_COLORS = ("#FF7F0E", "#8C564B", "#E377C2", "#17BECF", "#BCBD22", "#393B79")
+NEUTRAL = "#888888"
 
 ZERO_WIDTH_SPACE = "\u200b"
 MAX_LABEL = 24  # longer tick labels are cut with "…" so they cannot squeeze the plot away
 
 
-def model_color(name: str, index: int = 0) -> str:
-    return MODEL_COLORS.get(name, EXTRA_COLORS[index % len(EXTRA_COLORS)])
+def model_color(name: str, index: int = 0, metadata: dict | None = None) -> str:
+    """A model's colour: its metadata's, else the catalogue's, else the index-th spare."""
+    return catalogue.look(name, metadata).color or EXTRA_COLORS[index % len(EXTRA_COLORS)]
+
+
+def role_color(role: str, looks: dict[str, catalogue.Look] | None = None) -> str:
+    """The colour of the first model playing `role`: among `looks` (the shipped models' own)
+    first, then the catalogue; grey when none does."""
+    for known in (looks or {}, catalogue.CATALOGUE):
+        name = catalogue.first_with_role(known, role)
+        if name is not None and known[name].color:
+            return known[name].color
+    return NEUTRAL
+
+
+def paint(figure, colors: dict[str, str]):
+    """Give every trace of a model (its `legendgroup` is the model's name) that model's
+    colour; returns the figure. For figures drawn before the colours were known."""
+    for trace in figure.data if figure is not None else ():
+        color = colors.get(trace.legendgroup)
+        if color and trace.type == "scatter":
+            trace.update(line=dict(color=color), marker=dict(color=color))
+        elif color:
+            trace.update(marker=dict(color=color))
+    return figure
 
 
 def escape(text: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from inference import catalogue
 from inference.translation import EOS_PIECE, word_groups
 from views.style import md_escape
 
@@ -37,7 +38,7 @@ def _test_scores(metadata: dict) -> dict:
 def model_card(metadata: dict, name: str) -> str:
     """One line naming a model, its size and headline score: the label of its translation box
     (plain text: Gradio shows a label as text, never as markup)."""
-    facts = [str(metadata.get("label", name)),
+    facts = [catalogue.look(name, metadata).label,
              f"{_parameters(metadata.get('parameters'))} parameters"]
     test = _test_scores(metadata)
     if test:
@@ -121,7 +122,7 @@ def _bleu(scores: dict, what: str) -> str:
 def model_details(name: str, metadata: dict, config: dict | None = None) -> str:
     """One model's card for the Models tab: architecture, size, training, scores. A card, not a
     table row, so a phone shows every figure without scrolling sideways."""
-    lines = [f"### {md_escape(metadata.get('label', name))}"]
+    lines = [f"### {md_escape(catalogue.look(name, metadata).label)}"]
     lines += [f"- {line}" for line in architecture(config or {})]
     size = metadata.get("folder_bytes")
     weights = metadata.get("weights")

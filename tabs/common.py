@@ -1,0 +1,130 @@
+"""What every tab shares: the page it is built on, and small widget helpers.
+
+A tab's `build(page)` reads the shipped models and the input row from `page` and adds its own
+widgets and events. Tabs never import `app`; `app` builds the `Page` and calls them in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+import gradio as gr
+
+from inference import InputError
+from inference.catalogue import Look
+from inference.translator import MAX_BEAM
+from views import heatmaps
+
+log = logging.getLogger("app")
+
+QUIET = dict(api_visibility="private", show_progress="hidden")  # redraws, no model call
+
+
+class Models(Protocol):
+    """What a tab may ask of the shipped models (app.Shipped)."""
+
+    translators: dict[str, Any]  # name -> inference.Translator, in the chapter's order
+    names: list[str]
+    labels: dict[str, str]
+    looks: dict[str, Look]  # name -> label, order, colour, role (metadata, then catalogue)
+    info: dict[str, dict]  # name -> inference.compare.attention_info
+    attending: list[str]  # with attention
+    multi: list[str]  # with several heads (Transformers)
+    single: list[str]  # with one alignment (RNNs with attention)
+    translate: Any  # (sentence, beam) -> (results, notes), cached
+    align: Any  # (sentence, target) -> results, cached
+
+    def translated(self, key: dict | None) -> dict: ...
+
+    def aligned(self, key: dict | None) -> dict: ...
+
+
+@dataclass
+class Page:
+    """The page the tabs are built on."""
+
+    demo: gr.Blocks
+    models: Models
+    inputs: SimpleNamespace  # the input row: sentence, beam, words, button, examples, ...
+    translations: gr.State  # only the key {"sentence", "beam"}: see app.Shipped
+    viewport: gr.Number  # the page's width, read once by the browser
+    downloads: Path  # where download files are written (and served from)
+    # The last event of each way of translating (button, Enter, example, page load): a tab
+    # whose figures follow the translation chains its redraw onto each of them.
+    translated: list = field(default_factory=list)
+
+
+# ---- widgets that explain a bad value from an API client in one sentence ---------------------
+# (Instances are adjusted rather than subclassed: Gradio writes a .pyi file next to any module
+# that subclasses a component.)
+def raw_value(component: gr.components.Component) -> gr.components.Component:
+    """Hand on whatever an API client sent, so our own check (e.g. `beam_size`) can explain a
+    bad value ('abc', None) instead of Gradio's generic error and a logged traceback."""
+    component.preprocess = lambda payload: payload
+    return component
+
+
+def quiet_choices(component: gr.components.Component) -> gr.components.Component:
+    """A radio or dropdown whose "not one of the choices" error is one line, with no traceback
+    in the log."""
+    check = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return check(payload)
+        except gr.Error as err:
+            raise gr.Error(str(err.message)[:300], print_exception=False) from None
+
+    component.preprocess = preprocess
+    return component
+
+
+def beam_size(value) -> int:
+    """The beam size from the slider or an API client; InputError for anything else."""
+    try:
+        beam = float(value)
+    except (TypeError, ValueError):
+        beam = float("nan")
+    if not beam.is_integer() or not 1 <= beam <= MAX_BEAM:
+        raise InputError(f"The beam size must be a whole number from 1 to {MAX_BEAM}, "
+                         f"not {str(value)[:20]!r}.")
+    return int(beam)
+
+
+def user_error(err: Exception) -> gr.Error:
+    """A message a person can act on; anything unexpected is logged, never shown as a trace."""
+    if isinstance(err, InputError):
+        return gr.Error(str(err), print_exception=False)
+    log.exception("unexpected error")
+    return gr.Error("Something went wrong on our side; please try another sentence.",
+                    print_exception=False)
+
+
+def caption(markdown: str) -> gr.Markdown:
+    return gr.Markdown(markdown, elem_classes="caption")
+
+
+def layer_head_pickers(info: dict, prefix: str) -> tuple[gr.Radio, gr.Radio]:
+    """A layer and a head picker for one multi-head model; values are 0-based (head "mean")."""
+    with gr.Row():
+        layer = quiet_choices(gr.Radio(heatmaps.layer_choices(info["layers"]),
+                                       value=str(info["layers"] - 1), label="Layer",
+                                       elem_id=f"{prefix}-layer", min_width=120))
+        head = quiet_choices(gr.Radio(heatmaps.head_choices(info["heads"]), value=heatmaps.MEAN,
+                                      label="Head", elem_id=f"{prefix}-head", scale=3))
+    return layer, head
+
+
+def picked(pickers: dict[str, tuple], values) -> dict[str, tuple]:
+    """Flat picker values (layer, head, layer, head, ...) -> {model: (layer, head)}."""
+    it = iter(values)
+    return {name: (next(it), next(it)) for name in pickers}
+
+
+def model_colors(models: Models) -> dict[str, str]:
+    """name -> colour for the models whose metadata or catalogue entry names one."""
+    return {name: look.color for name, look in models.looks.items() if look.color}

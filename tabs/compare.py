@@ -1,0 +1,104 @@
+"""Tab 3, the same target aligned by every model: each model is forced to write one German
+sentence (a model's translation or the learner's own), and the alignments are ranked by how
+close they come to the reference alignment. It owns /align."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from inference import InputError, catalogue
+from inference import compare as comparing
+from tabs.common import QUIET, Page, caption, layer_head_pickers, picked, quiet_choices, user_error
+from views import captions, export, heatmaps
+from views import compare as compare_views
+
+SHOWS_WORDS = True
+OWN_TARGET = "__own__"
+
+
+def build(page: Page) -> gr.Tab | None:
+    models, inputs, translations = page.models, page.inputs, page.translations
+    if not models.attending:
+        return None
+    labels = models.labels
+    # The chapter's reference alignment (by role, see inference.catalogue), else the first.
+    default_target = catalogue.reference(models.looks, models.names)
+    default_reference = catalogue.reference(models.looks, models.single)
+    with gr.Tab("Same target, compared", id="compare") as tab:
+        caption(captions.COMPARE)
+        with gr.Row():
+            choice = quiet_choices(gr.Radio(
+                [(f"{labels[n]}'s translation", n) for n in models.names]
+                + [("my own German sentence", OWN_TARGET)], value=default_target,
+                label="Target every model must write", elem_id="target-choice", scale=2))
+            with gr.Column(min_width=260):
+                own = gr.Textbox("", label="My own German sentence", lines=1,
+                                 placeholder="Ein Hund rennt durch den Schnee.",
+                                 elem_id="own-target")
+                reference = quiet_choices(gr.Dropdown(
+                    [(labels[n], n) for n in models.single], value=default_reference,
+                    label="Reference alignment (a GRU)", visible=bool(models.single)))
+        button = gr.Button("Align every model to this target", variant="primary",
+                           elem_id="align-btn")
+        info = gr.Markdown(elem_id="aligned-info")
+        aligned_state = gr.State({})  # only the key {"sentence", "target"}: see app.Shipped
+        plots, pickers = {}, {}
+        with gr.Row(elem_classes="plot-grid"):
+            for name in models.attending:
+                with gr.Column(min_width=0):
+                    plots[name] = gr.Plot(show_label=False, elem_id=f"aligned-{name}",
+                                          elem_classes="fit-plot")
+                    if name in models.multi:
+                        pickers[name] = layer_head_pickers(models.info[name], f"aligned-{name}")
+        summary = gr.Markdown(elem_id="ranking-summary")
+        ranking = gr.Dataframe(headers=compare_views.TABLE_HEADERS, interactive=False,
+                               label="Ranking: closest to the reference first", max_height=420,
+                               wrap=True, column_widths=compare_views.COLUMN_WIDTHS,
+                               elem_id="ranking")
+        if models.multi and models.single:
+            caption(captions.JS_GRID)
+        js_plots = [gr.Plot(show_label=False, elem_id=f"js-{n}", elem_classes="fit-plot")
+                    for n in models.multi]
+        with gr.Row():
+            downloads = [gr.DownloadButton("Download these matrices (JSON)", size="sm"),
+                         gr.DownloadButton("Download these matrices (CSV)", size="sm")]
+    picker_inputs = [c for pair in pickers.values() for c in pair]
+
+    def draw(key: dict, ref: str | None, words: bool, *values):
+        aligned = models.aligned(key)
+        views = heatmaps.cross_views(aligned, list(plots), picked(pickers, values), words)
+        shown = [v for v in views if v]
+        figures = [None if v is None else heatmaps.heatmap(v, title=v.title) for v in views]
+        text_md, table, grids = compare_views.comparison(aligned, ref, labels, words)
+        source = next(iter(aligned.values())).source if aligned else ""
+        files = export.write_downloads(shown, source, page.downloads, "same-target")
+        return figures + [text_md, table] + [grids.get(n) for n in models.multi] + list(files)
+
+    def align(sentence: str, target_choice: str, own_target: str, ref: str | None,
+              words: bool, key: dict, *values):
+        try:
+            if target_choice == OWN_TARGET:
+                if not (own_target or "").strip():
+                    raise InputError("Type the German sentence every model should write, or "
+                                     "pick a model's translation.")
+                target = own_target
+            else:
+                target = comparing.target_for(models.translators, target_choice, sentence,
+                                              models.translated(key))
+            aligned = models.align(sentence, target)
+        except Exception as err:
+            raise user_error(err) from None
+        aligned_key = {"sentence": sentence, "target": target}
+        return [aligned_key, compare_views.target_summary(aligned, labels)] \
+            + draw(aligned_key, ref, words, *values)
+
+    outputs = list(plots.values()) + [summary, ranking] + js_plots + downloads
+    button.click(align, [inputs.sentence, choice, own, reference, inputs.words, translations]
+                 + picker_inputs, [aligned_state, info] + outputs, api_name="align")
+    for control in [reference, inputs.words] + picker_inputs:
+        control.change(draw, [aligned_state, reference, inputs.words] + picker_inputs, outputs,
+                       **QUIET)
+    # Typing a German sentence means "use mine": pick that choice for the learner.
+    own.input(lambda typed: OWN_TARGET if (typed or "").strip() else gr.Radio(), own, choice,
+              **QUIET)
+    return tab
