@@ -190,15 +190,20 @@ def test_a_30_word_example_is_translated_in_words_with_no_label_on_another(devic
     page.screenshot(path=str(SCREENSHOTS / f"app-long-{width}.png"), full_page=True)
 
 
+def show_grid(page, kind: str) -> None:
+    """Pick an attention kind on the heads tab and wait for its grid to be drawn."""
+    page.locator("#grid-kind").get_by_label(kind).check()
+    page.wait_for_function("""(kind) => {
+        const gd = document.querySelector("#head-grid .js-plotly-plot");
+        return gd && gd.layout.title.text.includes(kind);
+    }""", arg=kind)
+
+
 @pytest.mark.parametrize("device", ["page", "phone"])
 def test_head_grid_two_columns_on_a_phone_and_titles_apart(device, request):
     page = request.getfixturevalue(device)
     show_tab(page, "Transformer heads")
-    page.locator("#grid-kind").get_by_label("cross-attention").check()
-    page.wait_for_function("""() => {
-        const gd = document.querySelector("#head-grid .js-plotly-plot");
-        return gd && gd.layout.title.text.includes("cross-attention");
-    }""")
+    show_grid(page, "cross-attention")
     if device == "phone":  # the grid follows the page's width, read by the browser
         page.wait_for_function("""() => {
             const gd = document.querySelector("#head-grid .js-plotly-plot");
@@ -339,6 +344,12 @@ def test_switch_head_and_merge_words(page):
 def test_the_word_toggle_works_on_the_training_tab(page):
     show_tab(page, "Training")
     assert page.locator("#words").is_visible()
+    box = page.locator("#words").get_by_role("checkbox")
+    # An earlier long sentence may have switched the word view on by itself: start from off.
+    if box.is_checked():
+        box.uncheck()
+    page.wait_for_function("""() => !document.querySelector("#snapshot-heatmap .js-plotly-plot")
+        .layout.title.text.includes("words")""")
     assert "words" not in plot_data(page, "snapshot-heatmap")["title"]
     page.locator("#words").get_by_role("checkbox").check()
     page.wait_for_function("""() => document.querySelector("#snapshot-heatmap .js-plotly-plot")
@@ -367,11 +378,7 @@ def test_typing_a_german_target_picks_my_own_sentence(page):
 
 def test_transformer_heads_tab_shows_small_multiples(page):
     show_tab(page, "Transformer heads")
-    page.locator("#grid-kind").get_by_label("decoder self-attention").check()
-    page.wait_for_function("""() => {
-        const gd = document.querySelector("#head-grid .js-plotly-plot");
-        return gd && gd.layout.title.text.includes("decoder self-attention");
-    }""")
+    show_grid(page, "decoder self-attention")
     data = plot_data(page, "head-grid")
     assert data["traces"] == 4 and data["x"][0] == "&lt;s&gt;"
     assert page.locator("#grid-layer input").count() == 2  # the decoder's layers
