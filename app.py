@@ -312,10 +312,11 @@ def tune_malloc() -> None:
 
 
 def main() -> None:
-    tune_malloc()
     logging.basicConfig(level=logging.INFO)
     serve_threads(int(os.environ.get("TRANSLATE_THREADS", "1")))
-    build_demo().launch(**LAUNCH_OPTIONS)
+    demo = build_demo()
+    tune_malloc()  # for serving; loading the models is quicker with malloc's defaults
+    demo.launch(**LAUNCH_OPTIONS)
 
 
 if __name__ == "__main__":
