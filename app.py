@@ -48,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 # Limits that keep a public Space answering (the README's "Limits and safety" lists them).
 CONCURRENCY = 3  # requests run at once (one torch thread each); the rest wait in the queue
 QUEUE_SIZE = 64  # waiting requests beyond this are turned away at once with a message
-RECENT = 16  # translations (and forced alignments) kept in memory, shared by all visitors
+RECENT = 8  # translations (and forced alignments) kept in memory, shared by all visitors
 # Gradio keeps, per session (each open page, each API call), a copy of every component's last
 # value: about 1 MB here. Only the newest SESSIONS are kept; an older page that redraws after
 # its session was dropped shows empty plots until it translates again.
