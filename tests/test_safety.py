@@ -21,19 +21,10 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
+from bench.app_memory import LONG, rss_mb
 from inference.recent import Recent
 from tests.app_fixtures import ROOT, build_checkpoints
 from tests.util import free_port
-
-LONG = ("A man in a blue jacket and a woman with a small child are waiting at the bus stop next "
-        "to a market where people are selling fruit and flowers while two dogs play {i} .")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def files_under(folder: Path) -> list[Path]:
