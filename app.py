@@ -149,10 +149,8 @@ class Shipped:
 
     def __init__(self, root: Path):
         self.root = root
-        translators, self.problems = load_all(root)
         # In the chapter's order, as each folder's metadata or the catalogue places it.
-        self.translators = dict(sorted(
-            translators.items(), key=lambda item: catalogue.order_key(item[0], item[1].metadata)))
+        self.translators, self.problems = load_all(root)
         self.info = {}
         for name, translator in list(self.translators.items()):
             try:
