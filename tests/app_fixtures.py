@@ -1,6 +1,7 @@
 """Tiny shipped-model folders for the app's tests: untrained models, well-formed extras.
 
-`build_checkpoints(root)` writes checkpoints/{gru_noattn, gru_bahdanau, gru_luong, transformer}
+`build_checkpoints(root)` writes checkpoints/{gru_noattn, gru_bahdanau, lstm_bahdanau, gru_luong,
+transformer}
 the way `training.export` does: a tiny sentencepiece vocabulary, untrained tiny models, and
 fake-but-well-formed metadata (curves), snapshots and eval JSON, so every view has something to
 draw. gru_luong is shipped bare (no snapshots, no eval) so the "not available" paths run too.
@@ -28,12 +29,13 @@ if str(ROOT) not in sys.path:
 
 from data.tokenizer import Tokenizer  # noqa: E402
 from inference.checkpoint import save_folder  # noqa: E402
-from models import GRUSeq2Seq, Transformer  # noqa: E402
+from models import GRUSeq2Seq, RNNSeq2Seq, Transformer  # noqa: E402
 
 # Where conftest.py looks: $MULTI30K_DIR (an empty folder hides the corpus), else ../shared.
 CORPUS = Path(os.environ.get("MULTI30K_DIR") or ROOT.parent / "shared" / "data" / "multi30k")
 LABELS = {"gru_noattn": "GRU, no attention", "gru_bahdanau": "GRU + Bahdanau attention",
-          "gru_luong": "GRU + Luong attention", "transformer": "Transformer"}
+          "lstm_bahdanau": "LSTM + Bahdanau attention", "gru_luong": "GRU + Luong attention",
+          "transformer": "Transformer"}
 SNAPSHOT_PAIRS = [("A dog runs on the beach.", "Ein Hund rennt am Strand."),
                   ("Two children play soccer in the park.", "Zwei Kinder spielen Fußball im Park.")]
 LAYERS, HEADS = 2, 4  # decoder layers (the cross-attention's), heads
@@ -106,7 +108,8 @@ def _models(vocab_size: int) -> dict[str, torch.nn.Module]:
     gru = dict(emb_dim=32, enc_hidden=32, dec_hidden=64, attn_dim=32)
     return {
         "gru_noattn": GRUSeq2Seq(vocab_size, attention="none", **gru),
-        "gru_bahdanau": GRUSeq2Seq(vocab_size, attention="bahdanau", **gru),
+        "gru_bahdanau": GRUSeq2Seq(vocab_size, attention="bahdanau", query_word=True, **gru),
+        "lstm_bahdanau": RNNSeq2Seq(vocab_size, attention="bahdanau", cell="lstm", **gru),
         "gru_luong": GRUSeq2Seq(vocab_size, attention="luong_general", **gru),
         "transformer": Transformer(vocab_size, d_model=32, num_heads=HEADS,
                                    num_encoder_layers=ENCODER_LAYERS, num_decoder_layers=LAYERS,
@@ -156,7 +159,7 @@ def _eval(name: str) -> dict:
 
 
 def build_checkpoints(root: str | Path) -> Path:
-    """Write the four fixture folders under `root` (once per process); returns `root`."""
+    """Write the five fixture folders under `root` (once per process); returns `root`."""
     root = Path(root)
     if str(root) in _built:
         return _built[str(root)]

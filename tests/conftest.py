@@ -35,3 +35,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> str:
+    """The app on the fixture models (tests/app_fixtures.py), served once for the whole session:
+    the chapter views' API tests share it (gradio_client.Client(app_url))."""
+    import app
+    from tests.app_fixtures import build_checkpoints
+    from tests.util import free_port
+
+    demo = app.build_demo(build_checkpoints(tmp_path_factory.getbasetemp() / "app_checkpoints"))
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                ssr_mode=False, **app.LAUNCH_OPTIONS)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -18,7 +18,7 @@ import app
 from tests.app_fixtures import ROOT, build_checkpoints
 from tests.util import free_port
 
-MODELS = ["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"]
+MODELS = ["gru_noattn", "gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer"]
 
 
 def launch(demo):
@@ -56,7 +56,7 @@ def test_translate_with_only_the_sentence_returns_every_model(client):
     assert all(isinstance(v, str) for v in out["json"].values())
     assert out["texts"] == list(out["json"].values())
     assert out["notice"] == ""
-    assert len(out["plots"]) == 3  # every model with attention; the bottleneck GRU has none
+    assert len(out["plots"]) == 4  # every model with attention; the bottleneck GRU has none
     assert all(p["type"] == "plotly" and '"heatmap"' in p["plot"] for p in out["plots"])
 
 
@@ -100,11 +100,11 @@ def test_long_input_is_translated_truncated_with_a_notice(client):
 def test_align_puts_every_model_on_one_target(client):
     out = client.predict("A dog runs.", "__own__", "Ein Hund rennt.", "gru_bahdanau", False,
                          api_name="/align")
-    info, plots, summary, table = out[0], out[1:4], out[4], out[5]
+    info, plots, summary, table = out[0], out[1:5], out[5], out[6]
     assert "Ein Hund rennt" in info
     assert all(p["type"] == "plotly" for p in plots)
     assert "Closest to" in summary
-    assert len(table["data"]) == 1 + 2 * (4 + 1)  # Luong GRU + every head and layer mean
+    assert len(table["data"]) == 2 + 2 * (4 + 1)  # LSTM, Luong GRU, every head, layer means
     assert Path(out[-2]).suffix == ".json" and Path(out[-1]).suffix == ".csv"
 
 

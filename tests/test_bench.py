@@ -24,7 +24,7 @@ def test_latency_bench_writes_every_model_and_greedys_two_parts(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "ms/step" in run.stdout
     rows = json.loads(output.read_text())["rows"]
-    names = ["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"]
+    names = ["gru_noattn", "gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer"]
     assert [(r["model"], r["beam"]) for r in rows] == [(n, b) for n in names for b in (1, 5)]
     for row in rows:
         assert row["weights"] == "shipped" and row["median_ms"] > 0

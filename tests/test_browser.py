@@ -25,7 +25,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
         "--disable-dev-shm-usage"]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-PLOTTED = ["gru_bahdanau", "gru_luong", "transformer"]
+PLOTTED = ["gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer"]
 TABS = ["Side by side", "Transformer heads", "Same target, compared", "Training", "Chapter lab",
         "Models"]
 LAPTOP, PHONE = (1366, 768), (390, 844)

@@ -80,8 +80,8 @@ def component(demo: gr.Blocks, elem_id: str = "", label: str = ""):
 def test_a_new_folder_brings_its_own_label_colour_order_and_role(with_mine):
     shipped = app.Shipped(with_mine)
     # Order 0.5: right after the bottleneck, before the catalogue's Bahdanau GRU.
-    assert shipped.names == ["gru_noattn", "gru_mine", "gru_bahdanau", "gru_luong",
-                             "transformer"]
+    assert shipped.names == ["gru_noattn", "gru_mine", "gru_bahdanau", "lstm_bahdanau",
+                             "gru_luong", "transformer"]
     assert shipped.labels["gru_mine"] == MINE["label"]
     assert model_colors(shipped)["gru_mine"] == MINE["color"]
 

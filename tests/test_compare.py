@@ -111,7 +111,8 @@ def translators(tmp_path_factory):
 
 def test_translate_all_gives_every_model_in_chapter_order(translators):
     results, notices = C.translate_all(translators, "A dog runs on the beach.", beam=2)
-    assert list(results) == ["gru_noattn", "gru_bahdanau", "gru_luong", "transformer"]
+    assert list(results) == ["gru_noattn", "gru_bahdanau", "lstm_bahdanau", "gru_luong",
+                            "transformer"]
     assert notices == []
     assert not results["gru_noattn"].has_attention
     assert results["transformer"].alignments["cross"].shape[:2] == (LAYERS, HEADS)
@@ -136,7 +137,7 @@ def test_align_all_puts_every_model_on_the_same_axes(translators):
     aligned = C.align_all(translators, "A dog runs.", "Ein Hund rennt.")
     shapes = {name: t.alignments["cross"].shape[-2:] for name, t in aligned.items()
               if t.has_attention}
-    assert len(shapes) == 3 and len(set(shapes.values())) == 1
+    assert len(shapes) == 4 and len(set(shapes.values())) == 1
     assert all(t.score is not None for t in aligned.values())
 
 
@@ -144,7 +145,7 @@ def test_align_all_puts_every_model_on_the_same_axes(translators):
 def test_similarity_ranks_every_head_against_the_reference(translators, words):
     aligned = C.align_all(translators, "A dog runs on the beach.", "Ein Hund rennt am Strand.")
     result = C.similarity(aligned, "gru_bahdanau", words=words)
-    assert len(result["ranked"]) == 1 + LAYERS * (HEADS + 1)
+    assert len(result["ranked"]) == 2 + LAYERS * (HEADS + 1)  # LSTM, Luong GRU, every head
     assert result["grids"]["transformer"].shape == (LAYERS, HEADS)
     assert 0 <= result["reference_entropy"] <= np.log(result["columns"]) + 1e-9
     with pytest.raises(InputError):
