@@ -227,16 +227,26 @@ def build_demo(root: str | Path | None = None) -> gr.Blocks:
             demo.load(None, None, viewport, js="() => window.innerWidth", **QUIET)
             page = Page(demo=demo, models=models, inputs=inputs, viewport=viewport,
                         translations=gr.State({}),  # only the key {"sentence", "beam"}
-                        downloads=DOWNLOADS)
-            with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):
+                        downloads=DOWNLOADS, open_tab=gr.State("side"))
+            shown = {}
+            with gr.Tabs(overflow_behavior="wrap", elem_id="tabs", selected="side"):
                 for tab in TABS:
                     page_tab = tab.build(page)
+                    if page_tab is None:
+                        continue
+                    shown[page_tab.id] = page_tab.label
                     # The word toggle only shows on tabs with alignments, where it does something.
-                    if page_tab is not None:
-                        page_tab.select(show_words(tab.SHOWS_WORDS), None, inputs.words,
-                                        **QUIET)
+                    page_tab.select(show_words(tab.SHOWS_WORDS), None, inputs.words, **QUIET)
+                    page_tab.select(opened(page_tab.id), None, page.open_tab, **QUIET)
+            for finish in page.after_build:
+                finish(shown)
     # A few requests run at once; the rest wait their turn in a bounded queue.
     return demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+
+
+def opened(tab_id):
+    """An event handler noting which tab is on screen (tabs.common.follow reads it)."""
+    return lambda: tab_id
 
 
 def show_words(visible: bool):

@@ -56,6 +56,11 @@ class Page:
     # The last event of each way of translating (button, Enter, example, page load): a tab
     # whose figures follow the translation chains its redraw onto each of them.
     translated: list = field(default_factory=list)
+    # The id of the tab on screen (app sets it on every tab's select): a tab that follows the
+    # sentence recomputes only while it is open (`follow`).
+    open_tab: gr.State | None = None
+    # Called by app with {tab id: title} of every tab shown, once all are built.
+    after_build: list = field(default_factory=list)
 
 
 # ---- widgets that explain a bad value from an API client in one sentence ---------------------
@@ -128,3 +133,21 @@ def picked(pickers: dict[str, tuple], values) -> dict[str, tuple]:
 def model_colors(models: Models) -> dict[str, str]:
     """name -> colour for the models whose metadata or catalogue entry names one."""
     return {name: look.color for name, look in models.looks.items() if look.color}
+
+
+def follow(page: Page, tab: gr.Tab, fn, inputs: list, outputs: list) -> None:
+    """Run `fn(sentence, *inputs)` -> outputs when `tab` is opened and, while it is open, after
+    every translation of the input row; a hidden tab costs nothing. `fn` raises gr.Error
+    (`user_error`) for bad input. The tab's own button (with its api_name) is wired apart."""
+    sentence = page.inputs.sentence
+    tab.select(fn, [sentence, *inputs], outputs, api_visibility="private")
+
+    def if_open(open_tab, *values):
+        if open_tab != tab.id:
+            return tuple(gr.skip() for _ in outputs) if len(outputs) > 1 else gr.skip()
+        return fn(*values)
+
+    if page.open_tab is not None:
+        for event in page.translated:
+            event.then(if_open, [page.open_tab, sentence, *inputs], outputs,
+                       api_visibility="private")
