@@ -25,6 +25,7 @@ from inference import CheckpointError, Translator
 from models import Transformer
 from training.cli import ConfigError
 from training.cli import main as cli_main
+from training.datamodule import Multi30kDataModule
 from training.evaluate import evaluate
 from training.evaluate import main as evaluate_main
 from training.export import export, read_lightning_checkpoint
@@ -380,3 +381,35 @@ def test_translate_batch_refuses_what_would_drop_lines(tmp_path):
     for kwargs in ({"batch_size": 0}, {"batch_size": -1}, {"beam": 0}, {"beam": 11}):
         with pytest.raises(ValueError):
             translator.translate_batch(["A dog runs."], **kwargs)
+
+
+# ---- sequence-level distillation: a teacher's translations as the train targets ---------------
+def test_train_targets_replace_the_train_references_and_keep_the_vocabulary(tmp_path, work,
+                                                                            corpus):
+    teacher = tmp_path / "train.teacher.de"
+    # A "teacher" whose German has its words in reverse order: in the vocabulary, yet different.
+    lines = [" ".join(reversed(de.split())) for _, de in PAIRS[:150]]
+    teacher.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    plain = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
+                               tokenizer_dir=str(work / "tok"))
+    taught = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
+                                tokenizer_dir=str(work / "tok"), train_targets=str(teacher))
+    assert taught.tokenizer.sp.serialized_model_proto() == \
+        plain.tokenizer.sp.serialized_model_proto()
+    train = taught.encoded["train"]
+    assert [taught.tokenizer.decode(ids) for ids in train.tgt] == lines
+    assert train.src == plain.encoded["train"].src  # the sources are the corpus's
+    assert taught.references("val") == plain.references("val")  # scored on human references
+
+
+@pytest.mark.parametrize("lines,message", [
+    (None, r"data\.train_targets: no file .*training\.translate"),
+    (149, r"has 149 lines but the train split has 150 pairs"),
+])
+def test_a_missing_or_short_train_targets_file_is_named(tmp_path, work, corpus, lines, message):
+    teacher = tmp_path / "teacher.de"
+    if lines is not None:
+        teacher.write_text("Ein Hund.\n" * lines, encoding="utf-8")
+    with pytest.raises(CorpusError, match=message):
+        Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
+                           tokenizer_dir=str(work / "tok"), train_targets=str(teacher))

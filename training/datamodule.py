@@ -16,7 +16,7 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from data import TokenBudgetBatchSampler, Tokenizer, collate, encode_split
-from data.corpus import CorpusError, load_pair, resolve_corpus
+from data.corpus import CorpusError, load_pair, read_lines, resolve_corpus
 from data.tokenizer import train_or_load
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ class Multi30kDataModule(L.LightningDataModule):
         max_len: training pairs with a side longer than this many pieces are dropped.
         eval_batch_size: sentences per validation/test batch (those splits keep their order).
         snapshot_count: how many fixed val sentences the model records alignments for.
+        train_targets: a text file with one target sentence for each train pair, used in
+            place of the corpus's own targets: a teacher model's translations of the train
+            split, for sequence-level knowledge distillation (Kim & Rush, 2016; made with
+            `python -m training.translate`). The vocabulary is still trained on the corpus,
+            so every model shares it; validation and test keep the human references.
     """
 
     def __init__(self, src_lang: Language = "en", tgt_lang: Language = "de", corpus: str = "auto",
@@ -45,7 +50,8 @@ class Multi30kDataModule(L.LightningDataModule):
                  tokenizer_dir: str = ".cache/tokenizers", max_tokens: int = 4096,
                  max_len: int = 100, eval_batch_size: int = 100, num_workers: int = 0,
                  seed: int = 0, snapshot_count: int = 4,
-                 eval_split: Literal["val", "test_2016_flickr", "test_2017_flickr"] = "val"):
+                 eval_split: Literal["val", "test_2016_flickr", "test_2017_flickr"] = "val",
+                 train_targets: str | None = None):
         super().__init__()
         # Checked before the corpus is read: a wrong number fails in a second, not mid-fit.
         for name, value, low in (("vocab_size", vocab_size, 1), ("max_tokens", max_tokens, 1),
@@ -69,6 +75,8 @@ class Multi30kDataModule(L.LightningDataModule):
         self.tokenizer: Tokenizer = train_or_load(
             list(train["src"]) + list(train["tgt"]), Path(tokenizer_dir), vocab_size,
             spm_model_type)
+        if train_targets:
+            train = distilled(train, train_targets)
         self.encoded = {"train": encode_split(train, self.tokenizer, max_len, "train")}
         lengths = self.encoded["train"].lengths()
         if not lengths:
@@ -143,3 +151,16 @@ class Multi30kDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test_2016_flickr")
+
+
+def distilled(train, path: str):
+    """The train split with its targets replaced by the lines of `path`, one per pair."""
+    if not Path(path).is_file():
+        raise CorpusError(f"data.train_targets: no file {path} (make it with python -m "
+                          f"training.translate --input the train sources --output {path}).")
+    targets = read_lines(path)
+    if len(targets) != len(train):
+        raise CorpusError(f"data.train_targets: {path} has {len(targets):,} lines but the train "
+                          f"split has {len(train):,} pairs; it must have one line per pair.")
+    log.info("training on the targets in %s (sequence-level distillation)", path)
+    return train.remove_columns("tgt").add_column("tgt", targets)
