@@ -65,12 +65,17 @@ def test_translate_with_beam_and_words(client):
     assert list(out["json"]) == MODELS and "words" in out["plots"][0]["plot"]
 
 
-def test_only_translate_and_align_are_public(client):
+SENTENCE_APIS = ["/translate", "/gates", "/gradient_flow", "/saliency", "/qkv"]
+
+
+def test_only_the_documented_endpoints_are_public_and_take_the_sentence_first(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/translate", "/align"}
-    first = endpoints["/translate"]["parameters"][0]
-    assert first["component"] == "Textbox"
-    assert all(p["parameter_has_default"] for p in endpoints["/translate"]["parameters"][1:])
+    assert set(endpoints) == {*SENTENCE_APIS, "/align", "/recall_lab"}
+    for name in SENTENCE_APIS:  # the sentence first, every other input with a default
+        first, *rest = endpoints[name]["parameters"]
+        assert first["component"] == "Textbox", name
+        assert all(p["parameter_has_default"] for p in rest), name
+    assert all(p["parameter_has_default"] for p in endpoints["/recall_lab"]["parameters"])
 
 
 @pytest.mark.parametrize("text", ["", "    ", "\x00\x01\x1b\u200b"])
