@@ -6,19 +6,22 @@ Legend: T target pieces (rows), S source pieces (columns), L layers, H heads. An
 Measures of one alignment (row entropy) and of two alignments on the same axes (argmax
 agreement, Jensen-Shannon divergence); `head_scores` and `rank_alignments`, which answer
 "which Transformer head aligns most like Bahdanau attention?"; and `similarity`, the comparison
-the app shows for alignments forced onto one target (`inference.compare.align_all` makes them).
+the app shows for alignments forced onto one target (`inference.compare.align_all` makes them);
+and, against a word-alignment reference (`inference.aligner`), the alignment error rate of the
+attention's argmax (`aer`, `alignment_scores`, `argmax_links`) and how much of it goes to the
+source's "</s>" and full stop (`sink_shares`).
 It imports numpy, `inference.translation` and `inference.errors` only, so views can use it
 without torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from inference.errors import InputError
-from inference.translation import Translation, merge_to_words
+from inference.translation import EOS_PIECE, Translation, merge_to_words
 
 LN2 = float(np.log(2.0))
 
@@ -161,3 +164,97 @@ def similarity(aligned: Mapping[str, Translation], reference: str, words: bool =
             grids[name] = head_scores(ref, a)["js"]
     return {"ranked": rank_alignments(ref, candidates), "grids": grids,
             "reference_entropy": float(row_entropy(ref).mean()), "columns": ref.shape[-1]}
+
+
+# ---- against a word-alignment reference --------------------------------------------------------
+# A link is (source word, target word), 0-based, as in Pharaoh's "i-j" lines and
+# `inference.aligner`. Word-level matrices are (T, S) from `merge_to_words`, rows the target
+# words, columns the source words; the last row and column are "</s>".
+Link = tuple[int, int]
+
+
+def _link_counts(predicted, sure, possible=None) -> np.ndarray:
+    """[|A & S|, |A & P|, |A|, |S|] for one sentence (P = S when not given; S is counted in P)."""
+    a, s = set(predicted), set(sure)
+    p = s if possible is None else set(possible) | s
+    return np.array([len(a & s), len(a & p), len(a), len(s)], dtype=np.int64)
+
+
+def _aer(counts: np.ndarray) -> float:
+    a_s, a_p, n_a, n_s = counts
+    return 0.0 if n_a + n_s == 0 else float(1.0 - (a_s + a_p) / (n_a + n_s))
+
+
+def aer(predicted, sure, possible=None) -> float:
+    """Alignment error rate of one sentence (Och & Ney, 2003): 1 - (|A&S| + |A&P|) / (|A| + |S|).
+
+    predicted (A), sure (S), possible (P): iterables of links. P defaults to S (one reference
+    set), and then AER = 1 - F1 of precision |A&S|/|A| and recall |A&S|/|S|. 0 is a perfect
+    match; 0.0 also when neither side has a link.
+    """
+    return _aer(_link_counts(predicted, sure, possible))
+
+
+def alignment_scores(predicted: Sequence, sure: Sequence, possible: Sequence | None = None
+                     ) -> dict[str, float | int]:
+    """AER, precision (|A&P|/|A|) and recall (|A&S|/|S|) of a corpus: one link set per
+    sentence in each argument, counts pooled over sentences (as AER is usually reported, not a
+    mean of sentence AERs). Also "links": |A|, the number of predicted links."""
+    if len(predicted) != len(sure) or (possible is not None and len(possible) != len(sure)):
+        raise ValueError("Give one set of links per sentence, for the same sentences.")
+    counts = np.zeros(4, dtype=np.int64)
+    for n in range(len(sure)):
+        counts += _link_counts(predicted[n], sure[n], None if possible is None else possible[n])
+    a_s, a_p, n_a, n_s = counts
+    return {"aer": _aer(counts), "precision": float(a_p / n_a) if n_a else 0.0,
+            "recall": float(a_s / n_s) if n_s else 0.0, "links": int(n_a)}
+
+
+def argmax_links(alignment: np.ndarray) -> set[Link]:
+    """The link each target word's attention points at: {(argmax over source words, t)}.
+
+    alignment: one word-level (T, S) matrix whose last row (the target's "</s>") and last column
+    (the source's "</s>") are left out: every real target word links to the real source word it
+    attends to most, even when "</s>" got more. (L, H, T, S) stacks: call once per head.
+    """
+    a = np.asarray(alignment)
+    if a.ndim != 2:
+        raise ValueError(f"argmax_links takes one (T, S) matrix, not {a.shape}.")
+    if a.shape[0] < 2 or a.shape[1] < 2:
+        return set()
+    best = a[:-1, :-1].argmax(axis=1)  # (T - 1,)
+    return {(int(s), t) for t, s in enumerate(best)}
+
+
+def full_stop_columns(source_pieces: Sequence[str]) -> list[int]:
+    """The source pieces that are a full stop: ".", "▁." or a run of dots."""
+    return [j for j, piece in enumerate(source_pieces)
+            if piece.lstrip("▁") and set(piece.lstrip("▁")) == {"."}]
+
+
+def sink_shares(alignment: np.ndarray, source_pieces: Sequence[str],
+                target_pieces: Sequence[str], eos_row: bool = False) -> dict:
+    """How much attention goes to the source's "</s>" and to its full stop(s).
+
+    alignment: piece-level (..., T, S), its columns `source_pieces` (the last is "</s>"), its
+    rows `target_pieces`. Shares are means over target rows; the row that emits the target's
+    final "</s>" is left out unless `eos_row` (once the sentence is done, attending to the
+    source's end is the right thing to do, not a sink). Returns "eos" and "full_stop", each
+    (...), and "rows", how many rows were averaged (to pool sentences by).
+    """
+    a = np.asarray(alignment, dtype=np.float64)
+    if a.shape[-1] != len(source_pieces) or a.shape[-2] != len(target_pieces):
+        raise ValueError(f"An alignment of shape {a.shape} does not fit "
+                         f"{len(target_pieces)} x {len(source_pieces)} pieces.")
+    if not eos_row and target_pieces and target_pieces[-1] == EOS_PIECE:
+        a = a[..., :-1, :]
+    rows = a.shape[-2]
+    eos = [j for j, piece in enumerate(source_pieces) if piece == EOS_PIECE]
+    stops = full_stop_columns(source_pieces)
+
+    def share(columns: list[int]) -> np.ndarray:
+        if not rows or not columns:
+            return np.zeros(a.shape[:-2])
+        return a[..., columns].sum(axis=-1).mean(axis=-1)
+
+    return {"eos": share(eos), "full_stop": share(stops), "rows": rows}
