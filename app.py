@@ -34,6 +34,7 @@ from inference.recent import Recent
 from inference.translator import MAX_BEAM
 from tabs import TABS
 from tabs import lab as lab_tab
+from tabs import recall as recall_tab
 from tabs.common import (  # noqa: F401 (beam_size, quiet_choices, user_error: app's names too)
     QUIET,
     Page,
@@ -218,6 +219,8 @@ def build_demo(root: str | Path | None = None) -> gr.Blocks:
             no_model_api()
             with gr.Tab("Chapter lab: the price of attention"):
                 lab_tab.scaling_lab()
+            with gr.Tab("Vanishing gradients: the recall lab"):  # needs no shipped model
+                recall_tab.section(None)
         else:
             if models.problems:
                 gr.Markdown(text.problems_note(models.problems))

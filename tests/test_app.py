@@ -133,8 +133,12 @@ def test_app_without_models_starts_and_says_so(tmp_path):
         url = launch(demo)
         config = urllib.request.urlopen(url + "config", timeout=30).read().decode()
         assert "No model is shipped" in config and "training.export" in config
+        client = Client(url, verbose=False)
         with pytest.raises(AppError, match="No model is shipped"):
-            Client(url, verbose=False).predict("A dog.", api_name="/translate")
+            client.predict("A dog.", api_name="/translate")
+        # The recall lab needs no shipped model: it trains its own small cells.
+        lab = client.predict("5, 8", api_name="/recall_lab")[0]
+        assert lab["rnn"]["length"] == [5, 8] and set(lab) >= {"rnn", "lstm", "gru"}
     finally:
         demo.close()
 
