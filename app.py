@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from inference import InputError, catalogue, load_all, serve_threads
+from inference import InputError, catalogue, load_all, reference, serve_threads
 from inference import compare as comparing
 from inference.recent import Recent
 from inference.translator import MAX_BEAM
@@ -77,6 +77,8 @@ CSS = """
                 background: var(--background-fill-secondary); border-radius: 6px; }
 .no-attention p { margin: 0; }
 #messages { gap: 4px; }
+/* Eleven tabs: tighter than Gradio's padding, so the strip is one line on a laptop. */
+#tabs button[role="tab"] { padding-left: 9px !important; padding-right: 9px !important; }
 #messages:not(:has(span.md:not(:empty))) { display: none; }
 #messages > .block:has(span.md:empty) { display: none; }
 #status .stale, #status p { color: var(--color-accent); }
@@ -170,6 +172,13 @@ class Shipped:
         self.attending = [n for n in self.names if self.info[n]["has_attention"]]
         self.multi = [n for n in self.attending if self.info[n]["heads"]]  # Transformers
         self.single = [n for n in self.attending if not self.info[n]["heads"]]  # GRUs
+        # How well each model's attention aligns words (its eval files), and the statistical
+        # aligner it was measured against, shipped as priors beside the folders (None, and why
+        # not, without it): the app's defaults and the comparisons read them.
+        self.alignment = {n: reference.alignment_results(t.folder)
+                          for n, t in self.translators.items()}
+        self.aligner, self.aligner_note = reference.load_aligner(root)
+        self.word_links = Recent(self._word_links, RECENT)
 
     def _translate(self, sentence: str, beam: int):
         if len(sentence) < HEAVY_CHARS and beam < HEAVY_BEAM:
@@ -185,6 +194,9 @@ class Shipped:
 
     def _align(self, sentence: str, target: str):
         return comparing.align_all(self.translators, sentence, target)
+
+    def _word_links(self, source: str, target: str):
+        return reference.word_links(self.aligner, source, target)
 
     def translated(self, key: dict | None) -> dict:
         """The translations a page's key {"sentence", "beam"} stands for ({} before any)."""

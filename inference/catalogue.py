@@ -8,8 +8,9 @@ so a shipped folder carries its own look); then the entry below; then a generic 
 folder's name as label, after the chapter's models, no colour of its own). So a new folder
 whose metadata names its label, order, colour and role needs no change to the code.
 
-Roles say what part a model plays in the chapter's story, and the app picks its defaults by
-role (the reference alignment is the first model with additive attention), never by name.
+Roles say what part a model plays in the chapter's story. The app picks its defaults by the
+numbers where it has them (the lowest validation AER, `inference.reference.cleanest`), else by
+role (`reference` here: the first model with additive attention), never by name.
 Torch-free: views and the app read it without loading a model.
 """
 

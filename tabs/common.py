@@ -37,6 +37,10 @@ class Models(Protocol):
     single: list[str]  # with one alignment (RNNs with attention)
     translate: Any  # (sentence, beam) -> (results, notes), cached
     align: Any  # (sentence, target) -> results, cached
+    alignment: dict[str, dict]  # name -> split -> its eval's "alignment" (inference.reference)
+    aligner: Any  # inference.aligner.PairAligner, or None without one
+    aligner_note: str  # why there is no aligner ("" when there is)
+    word_links: Any  # (source, target) -> inference.reference.WordLinks, cached
 
     def translated(self, key: dict | None) -> dict: ...
 

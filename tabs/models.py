@@ -1,5 +1,5 @@
 """Tab 6, the models: one card per shipped model with its architecture, size, training and
-scores."""
+scores, and how well its attention aligns words (AER against the statistical aligner)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def build(page: Page) -> gr.Tab:
         with gr.Row(elem_classes="card-grid", elem_id="models-cards"):
             for name, translator in page.models.translators.items():
                 with gr.Column(min_width=280):
-                    gr.Markdown(text.model_details(name, translator.metadata, translator.config),
+                    gr.Markdown(text.model_details(name, translator.metadata, translator.config,
+                                                   page.models.alignment.get(name)),
                                 elem_classes="model-details")
     return tab

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from inference import catalogue
+from inference import reference
 from tabs.common import QUIET, Models, Page, caption, model_colors
 from views import captions, heatmaps, text
 from views import training as training_views
@@ -32,8 +32,8 @@ def contents(models: Models, inputs: SimpleNamespace) -> None:
         gr.Markdown(text.missing("No shipped model with attention has training snapshots "
                                  "(snapshots.json), so there is no epoch-by-epoch view."))
     else:
-        # Open on the chapter's reference model (by role), else the first with snapshots.
-        opening = catalogue.reference(models.looks, shown)
+        # Open on the model whose attention aligns words best (lowest val AER), else by role.
+        opening = reference.cleanest(models.alignment, shown, models.looks)
         first = translators[opening]
         n_layers = training_views.snapshot_layers(first.snapshots)
         with gr.Row():

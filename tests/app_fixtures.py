@@ -3,8 +3,11 @@
 `build_checkpoints(root)` writes checkpoints/{gru_noattn, gru_bahdanau, lstm_bahdanau, gru_luong,
 transformer}
 the way `training.export` does: a tiny sentencepiece vocabulary, untrained tiny models, and
-fake-but-well-formed metadata (curves), snapshots and eval JSON, so every view has something to
+fake-but-well-formed metadata (curves), snapshots and eval JSON (with an "alignment" result on
+the test set only, so the defaults stay those of the roles), so every view has something to
 draw. gru_luong is shipped bare (no snapshots, no eval) so the "not available" paths run too.
+Beside the folders, the statistical aligner's priors (`aligner-priors.txt.gz`): a copy of the
+shipped file, else learnt on the toy set, else (no eflomal) none.
 The vocabulary is trained on the first Multi30K lines where the corpus is at hand ($MULTI30K_DIR,
 else ../shared/data/multi30k, as in conftest.py), else on a built-in toy en-de set, so the app's
 tests run on a bare clone too.
@@ -17,7 +20,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +33,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from data.tokenizer import Tokenizer  # noqa: E402
+from inference import aligner  # noqa: E402
 from inference.checkpoint import save_folder  # noqa: E402
+from inference.reference import PRIORS  # noqa: E402
 from models import GRUSeq2Seq, RNNSeq2Seq, Transformer  # noqa: E402
 
 # Where conftest.py looks: $MULTI30K_DIR (an empty folder hides the corpus), else ../shared.
@@ -149,13 +156,50 @@ def _snapshots(name: str, tokenizer: Tokenizer, epochs: int = 3) -> list[dict]:
     return records
 
 
+# A fake "alignment" result (training.evaluate.alignment_quality's keys) per attention model.
+AER = {"gru_bahdanau": 0.3, "lstm_bahdanau": 0.35, "transformer": 0.45}
+
+
+def alignment_result(aer: float, heads: bool = False) -> dict:
+    """A well-formed "alignment" result with this AER (a multi-head model's has a best head)."""
+    result = {"reference": "eflomal (fixture)", "sentences": 100, "skipped": 0,
+              "attention": "mean of all heads" if heads else "the attention", "aer": aer,
+              "precision": round(1 - aer, 4), "recall": round(1 - aer, 4), "links": 900,
+              "eos_share": 0.125, "full_stop_share": 0.05}
+    if heads:
+        result["best_head"] = {"layer": 2, "head": 3, "chosen_on": "test_2016_flickr",
+                               "aer": round(aer - 0.1, 4)}
+    return result
+
+
 def _eval(name: str) -> dict:
     drop = {"gru_noattn": 4.0, "gru_bahdanau": 1.5, "transformer": 0.5}.get(name, 1.0)
     buckets = [("1-10", 1, 10), ("11-15", 11, 15), ("16-20", 16, 20), ("21+", 21, 1000)]
-    return {"model": name, "split": "test_2016_flickr", "beam": 5, "bleu": 30.0, "chrf": 55.0,
-            "by_length": [{"bucket": b, "min_words": lo, "max_words": hi, "sentences": 100 - 20 * i,
-                           "bleu": round(max(35.0 - drop * 3 * i, 0.5), 2)}
-                          for i, (b, lo, hi) in enumerate(buckets)]}
+    result = {"model": name, "split": "test_2016_flickr", "beam": 5, "bleu": 30.0, "chrf": 55.0,
+              "by_length": [{"bucket": b, "min_words": lo, "max_words": hi,
+                             "sentences": 100 - 20 * i,
+                             "bleu": round(max(35.0 - drop * 3 * i, 0.5), 2)}
+                            for i, (b, lo, hi) in enumerate(buckets)]}
+    if name in AER:
+        result["alignment"] = alignment_result(AER[name], heads=name == "transformer")
+    return result
+
+
+def write_priors(root: Path) -> Path | None:
+    """The aligner's priors beside the fixture folders: the shipped file's copy, else learnt on
+    the toy set (a second or two), else None where eflomal is not installed."""
+    shipped, path = ROOT / "checkpoints" / PRIORS, root / PRIORS
+    if shipped.is_file():
+        shutil.copyfile(shipped, path)
+        return path
+    if not aligner.available():
+        return None
+    pairs = toy_pairs(400)
+    with tempfile.TemporaryDirectory() as tmp:  # not under root: a folder there is a model
+        run = aligner.align_corpus({"train": ([en for en, _ in pairs], [de for _, de in pairs])},
+                                   cache_dir=tmp, rel_iterations=0.2)
+        shutil.copyfile(run.priors_path, path)
+    return path
 
 
 def build_checkpoints(root: str | Path) -> Path:
@@ -187,6 +231,7 @@ def build_checkpoints(root: str | Path) -> Path:
         if not bare:
             (folder / "eval").mkdir(exist_ok=True)
             (folder / "eval" / "test_2016_flickr-beam5.json").write_text(json.dumps(_eval(name)))
+    write_priors(root)
     _built[str(root)] = root
     return root
 

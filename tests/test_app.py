@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
+from inference import aligner
 from tests.app_fixtures import ROOT, build_checkpoints
 from tests.util import free_port
 
@@ -110,7 +112,19 @@ def test_align_puts_every_model_on_one_target(client):
     assert all(p["type"] == "plotly" for p in plots)
     assert "Closest to" in summary
     assert len(table["data"]) == 2 + 2 * (4 + 1)  # LSTM, Luong GRU, every head, layer means
-    assert Path(out[-2]).suffix == ".json" and Path(out[-1]).suffix == ".csv"
+    # Then the downloads, and last the statistical aligner's matrix and what it says.
+    downloads, eflomal, said = out[-4:-2], out[-2], out[-1]
+    assert Path(downloads[0]).suffix == ".json" and Path(downloads[1]).suffix == ".csv"
+    if not aligner.available():
+        assert eflomal is None and "eflomal is not installed" in said
+        return
+    assert eflomal["type"] == "plotly" and "statistical aligner" in eflomal["plot"]
+    assert "What a statistical aligner says" in said and "Closest to the aligner" in said
+    # one score per model with attention (four), and the download holds the aligner's links too
+    assert said.count("**0.") + said.count("**1.") >= 4
+    views = json.loads(Path(downloads[0]).read_text(encoding="utf-8"))["views"]
+    assert [v["model"] for v in views][-1] == "eflomal"
+    assert views[-1]["rows"] == ["Ein", "Hund", "rennt."]
 
 
 def test_align_to_an_empty_own_target_says_what_to_do(client):

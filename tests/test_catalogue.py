@@ -14,7 +14,7 @@ import app
 from inference import catalogue
 from inference.lab import load_eval
 from tabs.common import model_colors
-from tests.app_fixtures import build_checkpoints
+from tests.app_fixtures import alignment_result, build_checkpoints
 from views import lab as lab_views
 from views import training as training_views
 from views.style import EXTRA_COLORS, model_color, paint
@@ -108,3 +108,21 @@ def test_a_new_folder_brings_its_own_label_colour_order_and_role(with_mine):
              "gru_bytes": 2 * n, "attention_weights_bytes": n} for n in (16, 32)]
     time_plot, _ = lab_views.scaling_figures(rows, looks=shipped.looks)
     assert {t.name: t.line.color for t in time_plot.data}["GRU"] == MINE["color"]
+
+
+def test_the_lowest_val_aer_picks_the_defaults_over_the_role(tmp_path_factory):
+    """With val alignment results, the defaults follow the numbers: the LSTM (not first by role)
+    aligns words best, so the app opens on it; its card shows the score and its split."""
+    root = tmp_path_factory.mktemp("by_aer") / "checkpoints"
+    shutil.copytree(build_checkpoints(tmp_path_factory.getbasetemp() / "app_checkpoints"), root)
+    for name, aer in {"gru_bahdanau": 0.4, "lstm_bahdanau": 0.2, "transformer": 0.25}.items():
+        (root / name / "eval" / "val-alignment.json").write_text(json.dumps(
+            {"model": name, "split": "val", "alignment": alignment_result(aer)}))
+    demo = app.build_demo(root)
+    assert component(demo, label="Reference alignment (a GRU)").value == "lstm_bahdanau"
+    assert component(demo, elem_id="target-choice").value == "lstm_bahdanau"
+    assert component(demo, elem_id="snap-model").value == "lstm_bahdanau"
+    cards = [b.value for b in demo.blocks.values()
+             if "model-details" in (getattr(b, "elem_classes", None) or [])]
+    assert any("word alignment on val" in c and "AER **0.200**" in c for c in cards)
+    assert sum("word alignment on" in c for c in cards) == 3  # gru_noattn, gru_luong: none

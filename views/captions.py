@@ -100,7 +100,13 @@ MODELS = (
     "**Where the numbers come from.** Each shipped folder's config (the architecture) and "
     "metadata: size, training time and hardware, the best validation BLEU seen during training "
     "(greedy search, as training measured it), and validation and test scores from the export "
-    "(beam search), as cased sacreBLEU with its signature so they can be reproduced.")
+    "(beam search), as cased sacreBLEU with its signature so they can be reproduced. For a "
+    "model with attention, how well it aligns words (`python -m training.evaluate`): each "
+    "reference word linked to the source word it attends to most, scored against the "
+    "statistical aligner eflomal by alignment error rate (**AER**, 0 = the same links, 1 = none "
+    "in common), and the share of its attention that rests on the source's `</s>` and full "
+    "stop. Where models have a validation AER, the app's defaults (the reference alignment, "
+    "the target, the Training tab's model) are the one with the lowest.")
 
 WORDS = "Whole words"
 WORDS_INFO = "merge subword pieces (on by itself past 15 pieces)"

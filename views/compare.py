@@ -1,7 +1,8 @@
-"""Views of the "same target, same axes" comparison: the ranking table and the JS grid.
+"""Views of the "same target, same axes" comparison: the ranking table, the JS grid, and the
+statistical aligner's word links beside the attention.
 
-The numbers come from `inference.compare` (pure numpy on matrices already computed); here they
-only become rows, Markdown and figures.
+The numbers come from `inference.compare` and `inference.reference` (pure numpy on matrices
+already computed); here they only become rows, Markdown and figures.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from inference import reference
 from inference.metrics import LN2, similarity
 from inference.translation import Translation
+from views.heatmaps import MEAN, AlignmentView, languages, layer_and_head
 from views.style import DIVERGENCE_SCALE, base_layout, escape, md_escape
 
 # Short headers, so the whole table fits a phone (the caption above it spells them out).
@@ -85,3 +88,69 @@ def target_summary(aligned: dict[str, Translation], labels: dict[str, str]) -> s
     return (f"Every model writes: **{md_escape(first.text)}**  \n"
             f"How likely each model finds this target (log-probability of the whole sentence; "
             f"higher = more natural to it): {scores}")
+
+
+# ---- the statistical aligner beside the attention ---------------------------------------------
+ALIGNER_HOVER = "<b>%{y}</b> linked to <b>%{x}</b><br>share of the row %{z:.2f}"
+
+
+def aligner_view(pair: reference.WordLinks, metadata: dict | None = None) -> AlignmentView:
+    """eflomal's links of one pair as a heatmap view on whole words (no "</s>": the aligner
+    links words only). `metadata` names the languages (a model's, else English-German)."""
+    src, tgt = languages(metadata or {})
+    return AlignmentView("eflomal", reference.NAME, "cross", "links between words", pair.matrix,
+                         list(pair.target_words), list(pair.source_words),
+                         f"{tgt} word", f"{src} word", hover=ALIGNER_HOVER)
+
+
+def _names(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def aligner_summary(aligned: dict[str, Translation], pair: reference.WordLinks | None,
+                    labels: dict[str, str], selections: dict[str, tuple] | None = None,
+                    words: bool = False, note: str = "") -> str:
+    """Markdown on the aligner's links of the shared target and each model's alignment error
+    rate against them (the layer and head each multi-head model shows, from `selections`; and
+    its best head on this pair). `note` says why there is no aligner when `pair` is None."""
+    if not aligned:
+        return ""
+    if pair is None:
+        return f"*{md_escape(note)}*" if note else ""
+    first = next(iter(aligned.values()))
+    src, tgt = languages(first.metadata)
+    selections = selections or {}
+    parts, scores = [], {}
+    for name, t in aligned.items():
+        stack = reference.word_stack(t)  # (L, H, T words, S words)
+        if stack is None:
+            continue
+        label = md_escape(labels.get(name, name))
+        matrix, where = layer_and_head(stack, *selections.get(name, (None, MEAN)))
+        score = reference.attention_aer(matrix, pair)
+        shown = f"{label} ({where})" if t.multi_head else label
+        if score is None:
+            parts.append(f"{shown} – (not on the aligner's words: the sentence was cut)")
+            continue
+        scores[name] = score
+        part = f"{shown} **{score:.2f}**"
+        heads = reference.head_aers(stack, pair) if t.multi_head else None
+        if heads is not None:
+            layer, head = np.unravel_index(int(np.argmin(heads)), heads.shape)
+            part += (f" (its best head on this pair: layer {layer + 1}, head {head + 1}, "
+                     f"{heads[layer, head]:.2f})")
+        parts.append(part)
+    text = (f"**What a statistical aligner says.** eflomal links "
+            f"{pair.linked_targets} of the {len(pair.target_words)} {tgt} words of this pair "
+            f"to {src} words ({len(pair.links)} links; a word it leaves unlinked has an empty "
+            f"row). Alignment error rate of each model's attention against it, each {tgt} word "
+            f"linked to the {src} word it attends to most (0 = the same links, 1 = none in "
+            f"common): " + " · ".join(parts) + ".")
+    if scores:
+        best = min(scores.values())
+        closest = [md_escape(labels.get(n, n)) for n, score in scores.items() if score == best]
+        text += f" Closest to the aligner here: **{_names(closest)}**."
+    if not words:
+        text += (" The models' matrices above are in subword pieces: tick *Whole words* to see "
+                 "them on the aligner's words.")
+    return text

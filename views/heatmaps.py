@@ -43,6 +43,7 @@ class AlignmentView:
     columns: list[str]
     row_title: str
     column_title: str
+    hover: str | None = None  # a plotly hover template; None: the kind's (`inference.kinds`)
 
     @property
     def title(self) -> str:
@@ -175,7 +176,7 @@ def heatmap(view: AlignmentView, title: str | None = None, height: int | None = 
         z=np.round(view.matrix, 4), x=axis_labels(view.columns), y=axis_labels(view.rows),
         zmin=WEIGHT_RANGE[0], zmax=WEIGHT_RANGE[1], colorscale=WEIGHT_SCALE, xgap=1, ygap=1,
         colorbar=dict(title=dict(text="weight", side="right"), thickness=10, len=0.8),
-        hovertemplate=HOVER[view.kind] + "<extra></extra>")
+        hovertemplate=(view.hover or HOVER[view.kind]) + "<extra></extra>")
     layout = base_layout(
         title=dict(text=text, font=dict(size=13), x=0, xanchor="left"),
         height=height or top + bottom + R * cell_size(font_y),

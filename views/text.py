@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from inference import catalogue
+from inference import catalogue, reference
 from inference.translation import EOS_PIECE, word_groups
 from views.style import md_escape
 
@@ -119,9 +119,36 @@ def _bleu(scores: dict, what: str) -> str:
             f" ({search})")
 
 
-def model_details(name: str, metadata: dict, config: dict | None = None) -> str:
-    """One model's card for the Models tab: architecture, size, training, scores. A card, not a
-    table row, so a phone shows every figure without scrolling sideways."""
+def _percent(value) -> str:
+    return f"{value:.1%}" if isinstance(value, int | float) else "–"
+
+
+def alignment_lines(results: dict[str, dict] | None) -> list[str]:
+    """Markdown lines on how well a model's attention aligns words (`inference.reference`:
+    split -> its eval's "alignment"): the val result, else a test set's; [] without one."""
+    shown = reference.headline(results or {})
+    if shown is None:
+        return []
+    split, r = shown
+    what = "mean of all heads, " if r.get("attention") == "mean of all heads" else ""
+    lines = [f"- word alignment on {md_escape(split)} ({what}against eflomal): AER "
+             f"**{r['aer']:.3f}** · `</s>` share {_percent(r.get('eos_share'))} · "
+             f"\".\" share {_percent(r.get('full_stop_share'))}"]
+    # A head chosen on val, where the result has one; else the best head of this split.
+    head = next((r[k] for k in ("val_chosen_head", "best_head") if isinstance(r.get(k), dict)
+                 and isinstance(r[k].get("aer"), int | float)), None)
+    if head is not None:
+        lines.append(f"- its best head (chosen on {md_escape(str(head.get('chosen_on', split)))}"
+                     f"): layer {head.get('layer', '?')}, head {head.get('head', '?')}, AER "
+                     f"**{head['aer']:.3f}**")
+    return lines
+
+
+def model_details(name: str, metadata: dict, config: dict | None = None,
+                  alignment: dict[str, dict] | None = None) -> str:
+    """One model's card for the Models tab: architecture, size, training, scores, and how well
+    its attention aligns words (`alignment`: split -> its eval's "alignment" result). A card,
+    not a table row, so a phone shows every figure without scrolling sideways."""
     lines = [f"### {md_escape(catalogue.look(name, metadata).label)}"]
     lines += [f"- {line}" for line in architecture(config or {})]
     size = metadata.get("folder_bytes")
@@ -144,6 +171,7 @@ def model_details(name: str, metadata: dict, config: dict | None = None) -> str:
                       if isinstance(metadata.get(s), dict)), None)
     if signature:
         lines.append(f"- sacreBLEU `{str(signature).replace('`', '')}`")
+    lines += alignment_lines(alignment)
     if metadata.get("note"):
         lines.append(f"- *{md_escape(metadata['note'])}*")
     return "\n".join(lines)
