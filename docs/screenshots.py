@@ -31,8 +31,14 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 SIZES = {"laptop": (1366, 768), "phone": (390, 844)}
 LONG = app.EXAMPLES[-1]  # 30 words
 # tab id -> the name on its tab
-TABS = {"side": "Side by side", "heads": "Transformer heads", "compare": "Same target, compared",
-        "training": "Training", "lab": "Chapter lab", "models": "Models"}
+TABS = {"map": "Chapter map", "side": "Side by side", "gates": "Gates",
+        "gradients": "Vanishing gradients", "saliency": "Attention vs. gradient",
+        "qkv": "Q, K, V", "heads": "Transformer heads",
+        "compare": "Same target, compared", "training": "Training", "lab": "Chapter lab",
+        "models": "Models"}
+# The plots a tab draws by itself when opened (it follows the sentence while open).
+OWN_PLOTS = {"gates": "[id^=gates-] .js-plotly-plot", "gradients": "#gradflow-plot .js-plotly-plot",
+             "saliency": "[id^=saliency-] .js-plotly-plot", "qkv": "#qkv-steps .js-plotly-plot"}
 
 
 def free_port() -> int:
@@ -67,6 +73,14 @@ def shoot(page, tab: str, path: Path, max_height: int, from_top: bool) -> None:
         page.click("#scaling-btn")
         page.wait_for_selector("#scaling-time .js-plotly-plot", timeout=300_000)
         wait_for_plots(page, "#scaling-time .js-plotly-plot")
+    elif tab == "gradients":
+        page.wait_for_selector(OWN_PLOTS[tab])
+        page.click("#recall-btn")
+        page.wait_for_selector("#recall-accuracy .js-plotly-plot", timeout=120_000)
+        wait_for_plots(page, "[id^=recall-] .js-plotly-plot, #gradflow-plot .js-plotly-plot")
+    elif tab in OWN_PLOTS:
+        page.wait_for_selector(OWN_PLOTS[tab])
+        wait_for_plots(page, OWN_PLOTS[tab])
     elif tab in ("side", "heads"):
         wait_for_plots(page, f"#{'head-grid' if tab == 'heads' else 'model-grid'} .js-plotly-plot")
     else:

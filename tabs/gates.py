@@ -19,7 +19,7 @@ def build(page: Page) -> gr.Tab | None:
     if not recurrent:
         return None
     gated = [n for n in recurrent if gating.has_gates(models.translators[n])]
-    with gr.Tab("Gates: RNN, LSTM, GRU", id="gates") as tab:
+    with gr.Tab("Gates", id="gates") as tab:
         caption(gate_views.INTRO)
         button = gr.Button("Show the gates of this sentence", variant="primary",
                            elem_id="gates-btn")

@@ -68,7 +68,7 @@ def build(page: Page) -> gr.Tab | None:
     most_layers = max([max(models.info[n]["kind_layers"].values(), default=1)
                        for n in models.multi] + [1])
     most_heads = max([models.info[n]["heads"] for n in models.multi] + [1])
-    with gr.Tab("Q, K, V step by step", id="qkv") as tab:
+    with gr.Tab("Q, K, V", id="qkv") as tab:
         caption(views.INTRO)
         pick = SimpleNamespace()
         with gr.Row():

@@ -19,7 +19,7 @@ def build(page: Page) -> gr.Tab | None:
     if not attending:
         return None
     colors = model_colors(models)
-    with gr.Tab("Backprop through attention", id="saliency") as tab:
+    with gr.Tab("Attention vs. gradient", id="saliency") as tab:
         caption(gradient_views.SALIENCY_INTRO)
         with gr.Row(equal_height=True):
             # The learner picks a piece here; its choices follow the target, so the API takes

@@ -26,8 +26,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-dev-shm-usage"]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PLOTTED = ["gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer"]
-TABS = ["Side by side", "Transformer heads", "Same target, compared", "Training", "Chapter lab",
-        "Models"]
+TABS = ["Chapter map", "Side by side", "Gates", "Vanishing gradients",
+        "Attention vs. gradient", "Q, K, V", "Transformer heads",
+        "Same target, compared", "Training", "Chapter lab", "Models"]
 LAPTOP, PHONE = (1366, 768), (390, 844)
 LONG = app.EXAMPLES[-1]
 assert len(LONG.split()) == 30
@@ -409,3 +410,119 @@ def test_markup_in_the_sentence_is_shown_not_run(page):
     assert page.locator("#heatmap-gru_bahdanau img, #notice img, #status img, "
                         "#pieces-note img").count() == 0
     assert page.dialogs == []
+
+
+# ---- the chapter's live views ------------------------------------------------------------------
+def wait_for_plot(page, elem_id: str, traces: int = 1) -> None:
+    page.wait_for_function("""([id, traces]) => {
+        const gd = document.querySelector(`#${id} .js-plotly-plot`);
+        return gd && gd.data && gd.data.length >= traces && gd._fullLayout;
+    }""", arg=[elem_id, traces])
+
+
+def readable(page, selector: str) -> None:
+    """No tick label on another in the plots `selector` finds, and the page itself never wider
+    than the screen (a wide figure scrolls inside its box)."""
+    page.wait_for_timeout(800)  # the fit-to-labels resize
+    result = page.evaluate(OVERLAPS, selector)
+    assert result["labels"] > 0 and result["found"] == [], result["found"][:5]
+    width = page.viewport_size["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width + 1
+
+
+def test_the_chapter_map_names_a_tab_for_every_objective(page):
+    show_tab(page, "Chapter map")
+    rows = page.locator("#chapter-map tbody tr").all()
+    assert len(rows) == 6
+    shown = page.locator("#chapter-map strong").all_inner_texts()
+    assert set(shown) <= set(TABS) and {"Gates", "Q, K, V"} <= \
+        set(shown)
+    assert "not shown" not in page.inner_text("#chapter-map")  # the fixtures have every kind
+    show_tab(page, "Side by side")
+
+
+@pytest.mark.parametrize("device", ["page", "phone"])
+def test_gates_of_the_gru_and_lstm_are_drawn_for_the_sentence(device, request):
+    page = request.getfixturevalue(device)
+    translate(page, "A dog runs on the beach.")
+    show_tab(page, "Gates")  # opening the tab computes them
+    for name in ("gru_bahdanau", "lstm_bahdanau"):
+        wait_for_plot(page, f"gates-{name}", traces=3)
+    labels = plot_data(page, "gates-gru_bahdanau")["y"]
+    assert source_of(labels).startswith("Adogrunsonthebeach")
+    caption_text = page.inner_text("#gates-caption")
+    assert "update z" in caption_text and "forget f" in caption_text
+    readable(page, "[id^=gates-] .js-plotly-plot")
+    page.screenshot(path=str(SCREENSHOTS / f"app-gates-{page.viewport_size['width']}.png"),
+                    full_page=True)
+    show_tab(page, "Side by side")
+
+
+@pytest.mark.parametrize("device", ["page", "phone"])
+def test_gradient_flow_puts_every_model_on_one_chart_and_the_recall_lab_runs(device, request):
+    page = request.getfixturevalue(device)
+    show_tab(page, "Vanishing gradients")
+    wait_for_plot(page, "gradflow-plot", traces=5)
+    page.wait_for_function("() => document.querySelector('#gradflow-caption').innerText"
+                           ".length > 20")
+    readable(page, "#gradflow-plot .js-plotly-plot")
+    if device == "page":  # the experiment itself is the same on both; run it once
+        page.click("#recall-btn")
+        wait_for_plot(page, "recall-accuracy", traces=3)
+        wait_for_plot(page, "recall-gradients", traces=3)
+        assert "RNN" in page.inner_text("#recall-summary")
+        readable(page, "[id^=recall-] .js-plotly-plot")
+    page.screenshot(path=str(SCREENSHOTS / f"app-gradients-{page.viewport_size['width']}.png"),
+                    full_page=True)
+    show_tab(page, "Side by side")
+
+
+@pytest.mark.parametrize("device", ["page", "phone"])
+def test_saliency_follows_the_picked_piece(device, request):
+    page = request.getfixturevalue(device)
+    show_tab(page, "Attention vs. gradient")
+    for name in ("gru_bahdanau", "lstm_bahdanau", "gru_luong", "transformer"):
+        wait_for_plot(page, f"saliency-{name}")
+    before = page.inner_text("#saliency-caption")
+    assert "Spearman" in before or "ρ" in before
+    readable(page, "[id^=saliency-] .js-plotly-plot")
+    page.click("#saliency-piece input")
+    page.locator("#saliency-piece [role=option]").nth(1).click()
+    page.wait_for_function("""before => document.querySelector("#saliency-caption").innerText
+        !== before""", arg=before)
+    show_tab(page, "Side by side")
+
+
+@pytest.mark.parametrize("device", ["page", "phone"])
+def test_qkv_steps_and_the_mask_toggle(device, request):
+    page = request.getfixturevalue(device)
+    show_tab(page, "Q, K, V")
+    wait_for_plot(page, "qkv-steps")
+    assert "d_k" in page.inner_text("#qkv-summary") or "√" in page.inner_text("#qkv-summary")
+    readable(page, "#qkv-grid .js-plotly-plot")
+    page.locator("#qkv-kind").get_by_label(heatmaps_kind("decoder_self")).check()
+    page.wait_for_selector("#qkv-no-mask", state="visible")
+    page.wait_for_selector("#qkv-mask .js-plotly-plot")
+    masked = page.inner_text("#qkv-summary")
+    page.locator("#qkv-no-mask input").check()
+    page.wait_for_function("""before => document.querySelector("#qkv-summary").innerText
+        !== before""", arg=masked)
+    page.screenshot(path=str(SCREENSHOTS / f"app-qkv-{page.viewport_size['width']}.png"),
+                    full_page=True)
+    show_tab(page, "Side by side")
+
+
+def heatmaps_kind(kind: str) -> str:
+    from views.heatmaps import KINDS
+    return KINDS[kind]
+
+
+def test_an_empty_sentence_on_a_chapter_tab_gets_a_message_not_a_trace(page):
+    show_tab(page, "Gates")
+    page.fill("#sentence textarea", "   ")
+    page.click("#gates-btn")
+    message = page.get_by_text("the input is empty").first
+    message.wait_for()
+    assert "Traceback" not in page.inner_text("body")
+    translate(page, "A dog runs on the beach.")
+    show_tab(page, "Side by side")

@@ -99,8 +99,17 @@ def flow_figure(data: dict, colors: dict[str, str] | None = None) -> go.Figure |
         xaxis=axis(tickmode="array", tickvals=list(range(len(pieces))),
                    ticktext=axis_labels(pieces), tickfont=dict(size=font),
                    autotickangles=[0, -90], title_text="English piece (position)"),
-        yaxis=axis(type="log", title_text="‖∂ log p / ∂ embedding‖")))
+        yaxis=axis(type="log", title_text="‖∂ log p / ∂ embedding‖", dtick=log_ticks(data))))
     return figure
+
+
+def log_ticks(data: dict) -> str | int:
+    """Log-axis tick spacing that never crowds: 1, 2, 5 per decade over a short range, only
+    the powers of ten over a long one (plotly's default labels 2 to 9 in every decade)."""
+    norms = np.concatenate([np.asarray(e["grad_norm"], dtype=np.float64) for e in data.values()])
+    norms = norms[norms > 0]
+    decades = np.log10(norms.max() / norms.min()) if norms.size else 0.0
+    return 1 if decades > 3 else "D2"
 
 
 def flow_caption(data: dict) -> str:
