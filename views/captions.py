@@ -23,6 +23,9 @@ TOUR = """
    share their axes and can be compared cell by cell.
 6. **Training**: a sentence's alignment epoch by epoch: attention is learned, not built in.
 7. **Chapter lab**: BLEU by sentence length, and the price of attention (n² memory) measured live.
+8. **Gates**, **Vanishing gradients** (with the live recall lab), **Attention vs. gradient** and
+   **Q, K, V**: the mechanisms behind the alignments, on your sentence. **Chapter map** says
+   which tab answers which of the chapter's objectives.
 
 Words are cut into *subword pieces* (`▁` starts a word, `</s>` ends the sentence); tick
 *Whole words* to merge them. Long sentences switch to whole words by themselves.
