@@ -47,3 +47,20 @@ def test_search_ids_is_the_search_translate_runs(tmp_path):
         assert set(hyp.alignments) == set(translation.alignments)
     with pytest.raises(InputError, match="beam size"):
         translator.search_ids(ids, beam=0)
+
+
+def test_chapter_latency_bench_times_every_chapter_endpoint(tmp_path):
+    checkpoints = build_checkpoints(tmp_path / "checkpoints")
+    output = tmp_path / "chapter.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "chapter_latency.py"),
+                          "--checkpoints", str(checkpoints), "--calls", "1", "--recall-calls",
+                          "1", "--output", str(output)], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "median s" in run.stdout
+    rows = {row["endpoint"]: row for row in json.loads(output.read_text())["rows"]}
+    assert set(rows) == {"/gates", "/gradient_flow", "/saliency", "/qkv", "/recall_lab"}
+    assert rows["/recall_lab"]["keys"] == ["gru", "lstm", "rnn"]
+    assert "gru_bahdanau" in rows["/gates"]["keys"] and "d_k" in rows["/qkv"]["keys"]
+    for row in rows.values():
+        assert row["median_s"] > 0 and row["meets_target"] == (row["max_s"] <= row["target_s"])
