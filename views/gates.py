@@ -32,8 +32,9 @@ INTRO = (
     "piece, a column per hidden unit (forward units left of the white line, backward units "
     "right of it, each half sorted by the unit's mean over this sentence, lowest left; for a "
     "wide encoder, 48 units of each direction spread evenly over that order, and the caption's "
-    "shares count those). The last panel is each gate's mean over all units. **What to look for:** a GRU's update gate "
-    "z near 1, or an LSTM's forget gate f near 1, keeps the old state: h = (1 − z)·n + z·h₋₁ "
+    "shares count those). The last panel is each gate's mean over all units. "
+    "**What to look for:** a GRU's update gate z near 1, or an LSTM's forget gate f near 1, "
+    "keeps the old state: h = (1 − z)·n + z·h₋₁ "
     "and c = f·c₋₁ + i·g pass it on through a sum, the additive path that lets gradients "
     "through long sentences. A plain tanh RNN has no gates: its old state always goes through "
     "the squashing tanh.")
