@@ -353,7 +353,8 @@ def _recurrent_row(run: Run, kind: str, layer: int, head: int, query: int,
         hidden_size = model.decoder.hidden_size
         extra = {"bahdanau": {"query_proj": query_proj, "key_proj": key_proj, "v": v_a,
                               "state": s[:hidden_size], "word": s[hidden_size:],
-                              "query_word": bool(model.query_word)}}
+                              "query_word": bool(model.query_word),
+                              "after_step": bool(getattr(model, "attend_after_step", False))}}
         function = "bahdanau"
     elif isinstance(attention, LuongAttention):
         # "general": s . W_a h_j; W_a is applied to the keys (the same number as s^T W_a h_j).
@@ -446,7 +447,7 @@ def as_json(numbers: dict, digits: int = DISPLAY_DIGITS) -> dict:
         out.pop("values")
     if "bahdanau" in out:
         out["bahdanau"] = {k: v for k, v in out["bahdanau"].items()
-                           if k in ("query_proj", "v", "query_word")}
+                           if k in ("query_proj", "v", "query_word", "after_step")}
     if "multi_head" in out:
         out["multi_head"] = {k: v for k, v in out["multi_head"].items() if k != "module_output"}
     return rounded(out, digits)

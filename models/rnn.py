@@ -18,8 +18,9 @@ The story in four decoders, sharing one encoder:
   output. The weights are the alignment a person sees. With `query_word=True` the query is
   [s_{t-1}; emb(y_{t-1})]: s_{t-1} was computed before y_{t-1} was chosen, so on its own it
   asks where to look without knowing the word just written (the conditional GRU of Nematus,
-  Sennrich et al., 2017, fixes the same gap with a second GRU). Without it the shipped model
-  parked about 40% of its attention on `</s>`, whose encoder state summarises the sentence.
+  Sennrich et al., 2017, fixes the same gap with a second GRU). With `attend_after_step=True`
+  the additive score runs on Luong's path instead (below): the cell steps first and s_t asks,
+  with input feeding; TensorFlow's NMT tutorial builds "Bahdanau attention" this way.
 - "luong_dot" / "luong_general" (Luong et al., 2015): the GRU steps first, then its new state
   s_t scores the source; the attentional vector h~_t = tanh(W_c [c_t; s_t]) gives the logits
   and is fed to the next step's input ("input feeding"), so the decoder knows what it attended.
@@ -57,7 +58,7 @@ class RNNSeq2Seq(Seq2Seq):
     def __init__(self, vocab_size: int, pad_id: int = 0, emb_dim: int = 256,
                  enc_hidden: int = 256, dec_hidden: int = 512, attention: str = "bahdanau",
                  attn_dim: int = 256, dropout: float = 0.2, cell: str = "gru",
-                 query_word: bool = False):
+                 query_word: bool = False, attend_after_step: bool = False):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"Unknown cell {cell!r}; choose one of {', '.join(CELLS)}.")
@@ -77,11 +78,19 @@ class RNNSeq2Seq(Seq2Seq):
                 raise ValueError("query_word=True is for attention='bahdanau' (Luong's query "
                                  "s_t has already read the previous word).")
             self.config["query_word"] = True
-        self.query_word = query_word
+        if attend_after_step:
+            if attention != "bahdanau" or query_word:
+                raise ValueError("attend_after_step=True is for attention='bahdanau' without "
+                                 "query_word (Luong's attention always attends after the step, "
+                                 "and s_t has already read the previous word).")
+            self.config["attend_after_step"] = True
+        self.query_word, self.attend_after_step = query_word, attend_after_step
         self.vocab_size, self.pad_id, self.attention_kind = vocab_size, pad_id, attention
         self.cell = cell
         Layer, Cell = CELLS[cell]
-        self.luong = attention.startswith("luong")
+        # Luong's path (step, then attend, then h~ fed to the next step), for Luong's scores
+        # and for the additive score with attend_after_step.
+        self.luong = attention.startswith("luong") or attend_after_step
         K = 2 * enc_hidden
 
         self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)
@@ -89,10 +98,10 @@ class RNNSeq2Seq(Seq2Seq):
         self.encoder = Layer(emb_dim, enc_hidden, batch_first=True, bidirectional=True)
         self.bridge = nn.Linear(K, dec_hidden)  # [h_fwd_last; h_bwd_first] -> s_0
 
-        if attention == "bahdanau":
+        if attention == "bahdanau":  # s_{t-1} (or s_t after the step), with y_{t-1} or not
             query_dim = dec_hidden + (emb_dim if query_word else 0)
             self.attention = BahdanauAttention(query_dim, K, attn_dim)
-        elif self.luong:
+        elif attention.startswith("luong"):
             self.attention = LuongAttention(dec_hidden, K, attention.removeprefix("luong_"))
         else:
             self.attention = None

@@ -54,11 +54,16 @@ def test_forward_shapes_and_alignment_rows(attention):
     torch.testing.assert_close(cross.sum(-1), torch.ones(3, 6))
 
 
+# The Bahdanau variants: the query also reads y_{t-1}, or the additive score on Luong's path.
+VARIANTS = [(a, {}) for a in ATTENTIONS] + [("bahdanau", {"query_word": True}),
+                                            ("bahdanau", {"attend_after_step": True})]
+
+
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("attention", ATTENTIONS)
-def test_step_by_step_equals_teacher_forced(attention, cell):
+@pytest.mark.parametrize("attention,variant", VARIANTS)
+def test_step_by_step_equals_teacher_forced(attention, variant, cell):
     torch.manual_seed(0)
-    model = tiny(attention, cell=cell)
+    model = tiny(attention, cell=cell, **variant)
     src, src_mask, tgt_in, _ = random_batch()
     logits, alignments = model(src, src_mask, tgt_in, need_weights=True)
     memory = model.encode(src, src_mask)
@@ -209,3 +214,20 @@ def test_encode_with_gates_gives_encodes_memory_and_the_gates(cell, attention):
         torch.testing.assert_close(c, f * previous(c) + i * g, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(h, o * torch.tanh(c), atol=1e-5, rtol=1e-5)
 
+
+
+@pytest.mark.parametrize("variant", [{"query_word": True}, {"attend_after_step": True}])
+def test_bahdanau_variants_are_written_to_the_config_and_rebuild(variant):
+    model = tiny("bahdanau", **variant)
+    assert all(model.config[key] is True for key in variant)
+    assert "query_word" not in tiny("bahdanau").config  # older folders' configs stay as they were
+    rebuilt = GRUSeq2Seq(**model.config)
+    rebuilt.load_state_dict(model.state_dict())
+
+
+@pytest.mark.parametrize("attention,variant", [
+    ("luong_general", {"query_word": True}), ("luong_dot", {"attend_after_step": True}),
+    ("bahdanau", {"query_word": True, "attend_after_step": True})])
+def test_a_bahdanau_variant_on_another_model_is_a_clear_error(attention, variant):
+    with pytest.raises(ValueError, match="is for attention='bahdanau'"):
+        tiny(attention, **variant)

@@ -87,6 +87,9 @@ def summary(numbers: dict) -> str:
     piece, given = md_escape(numbers["query_piece"]), md_escape(numbers["query_input"])
     if kind == "encoder_self":
         query = f"query {i + 1}: the English piece **{piece}**"
+    elif numbers["score_function"] == "bahdanau" and numbers["bahdanau"].get("after_step"):
+        query = (f"query {i + 1}: writing **{piece}**; the query is s, the decoder state just "
+                 f"after reading **{given}** (the additive score on Luong's path)")
     elif numbers["score_function"] == "bahdanau":
         word = (f", joined with the embedding of **{given}**"
                 if numbers["bahdanau"]["query_word"] else "")
