@@ -155,11 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'crowd answered':<34}{people['answered']:>8} of {people['sent']:<4}"
               f"{'all':>12}")
         print(f"{'crowd wall time (s)':<34}{people['wall_s']:>14.2f}")
-    output = Path(args.output)
+    write_result(result, Path(args.output))
+    return 0
+
+
+def write_result(result: dict, output: Path) -> None:
+    """The measurements as JSON, with the folder made if need be; says where."""
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=1))
     print(f"written to {output}")
-    return 0
 
 
 if __name__ == "__main__":

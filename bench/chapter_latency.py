@@ -15,7 +15,6 @@ Prints a table and writes bench/results/chapter_latency.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from app_latency import launch  # noqa: E402 (bench scripts stand alone; this one reuses it)
+from app_latency import launch, write_result  # noqa: E402 (bench scripts stand alone)
 
 # Three 15-word caption-like sentences.
 SENTENCES = [
@@ -95,10 +94,7 @@ def main(argv: list[str] | None = None) -> int:
               "machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpus": os.cpu_count(), "load_average": os.getloadavg()},
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=1))
-    print(f"written to {output}")
+    write_result(result, Path(args.output))
     return 0
 
 

@@ -68,7 +68,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inference.errors import InputError
+from inference.errors import InputError, whole_number
 from inference.lab import _threads
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # nn.RNN is tanh by default
@@ -225,14 +225,7 @@ def parse_lengths(value: str | Iterable | None) -> tuple[int, ...]:
 
 
 def parse_seed(value) -> int:
-    try:
-        seed = float(value)
-    except (TypeError, ValueError):
-        seed = float("nan")
-    if not seed.is_integer() or not 0 <= seed <= MAX_SEED:
-        raise InputError(f"The seed must be a whole number from 0 to {MAX_SEED:,}, "
-                         f"not {str(value)[:20]!r}.")
-    return int(seed)
+    return whole_number(value, 0, MAX_SEED, "seed")
 
 
 def _generator(seed: int, stream: int) -> torch.Generator:

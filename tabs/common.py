@@ -16,6 +16,7 @@ import gradio as gr
 
 from inference import InputError
 from inference.catalogue import Look
+from inference.errors import whole_number
 from inference.translator import MAX_BEAM
 from views import heatmaps
 
@@ -94,14 +95,7 @@ def quiet_choices(component: gr.components.Component) -> gr.components.Component
 
 def beam_size(value) -> int:
     """The beam size from the slider or an API client; InputError for anything else."""
-    try:
-        beam = float(value)
-    except (TypeError, ValueError):
-        beam = float("nan")
-    if not beam.is_integer() or not 1 <= beam <= MAX_BEAM:
-        raise InputError(f"The beam size must be a whole number from 1 to {MAX_BEAM}, "
-                         f"not {str(value)[:20]!r}.")
-    return int(beam)
+    return whole_number(value, 1, MAX_BEAM, "beam size")
 
 
 def user_error(err: Exception) -> gr.Error:
@@ -115,6 +109,14 @@ def user_error(err: Exception) -> gr.Error:
 
 def caption(markdown: str) -> gr.Markdown:
     return gr.Markdown(markdown, elem_classes="caption")
+
+
+def common_target(elem_id: str, scale: int) -> gr.Textbox:
+    """The German target every model is made to write for the gradient views; empty: the
+    reference model's translation (inference.gradients picks it)."""
+    return gr.Textbox("", label="German target (empty: the reference model's translation)",
+                      lines=1, scale=scale, placeholder="Ein Hund rennt durch den Schnee.",
+                      elem_id=elem_id)
 
 
 def layer_head_pickers(info: dict, prefix: str) -> tuple[gr.Radio, gr.Radio]:

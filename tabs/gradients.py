@@ -8,7 +8,7 @@ import gradio as gr
 
 from inference import gradients
 from tabs import recall
-from tabs.common import Page, caption, follow, model_colors, user_error
+from tabs.common import Page, caption, common_target, follow, model_colors, user_error
 from views import gradients as gradient_views
 
 SHOWS_WORDS = False
@@ -22,10 +22,7 @@ def build(page: Page) -> gr.Tab | None:
     with gr.Tab("Vanishing gradients", id="gradients") as tab:
         caption(gradient_views.FLOW_INTRO)
         with gr.Row(equal_height=True):
-            target_box = gr.Textbox("", label="German target (empty: the reference model's "
-                                    "translation)", lines=1, scale=4,
-                                    placeholder="Ein Hund rennt durch den Schnee.",
-                                    elem_id="gradflow-target")
+            target_box = common_target("gradflow-target", scale=4)
             button = gr.Button("Backpropagate", variant="primary", scale=1, min_width=150,
                                elem_id="gradflow-btn")
         note = gr.Markdown(elem_id="gradflow-target-note")

@@ -7,7 +7,15 @@ from __future__ import annotations
 import gradio as gr
 
 from inference import gradients
-from tabs.common import Page, caption, follow, model_colors, raw_value, user_error
+from tabs.common import (
+    Page,
+    caption,
+    common_target,
+    follow,
+    model_colors,
+    raw_value,
+    user_error,
+)
 from views import gradients as gradient_views
 
 SHOWS_WORDS = False
@@ -29,10 +37,7 @@ def build(page: Page) -> gr.Tab | None:
             picker = gr.Dropdown([("0: the first piece", 0)], value=0,
                                  label="German piece being written", scale=2, min_width=200,
                                  elem_id="saliency-piece")
-            target_box = gr.Textbox("", label="German target (empty: the reference model's "
-                                    "translation)", lines=1, scale=3,
-                                    placeholder="Ein Hund rennt durch den Schnee.",
-                                    elem_id="saliency-target")
+            target_box = common_target("saliency-target", scale=3)
             button = gr.Button("Compare", variant="primary", scale=1, min_width=120,
                                elem_id="saliency-btn")
         index = raw_value(gr.Number(0, precision=0, visible=False,

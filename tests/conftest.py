@@ -51,3 +51,11 @@ def app_url(tmp_path_factory) -> str:
                 ssr_mode=False, **app.LAUNCH_OPTIONS)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_client(app_url):
+    """A gradio_client.Client on `app_url`, shared by the API tests of the chapter's views."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)

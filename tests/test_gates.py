@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -156,13 +155,8 @@ def test_figure_and_caption_show_the_api_numbers(translators):
     assert text.count("**") >= 2 * len(answer)  # a line per model
 
 
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
-
-
-def test_gates_api_answers_the_contract(client):
-    out = client.predict(SENTENCE, api_name="/gates")
+def test_gates_api_answers_the_contract(app_client):
+    out = app_client.predict(SENTENCE, api_name="/gates")
     answer = out[0]
     assert list(answer) == RECURRENT
     for entry in answer.values():
@@ -176,7 +170,7 @@ def test_gates_api_answers_the_contract(client):
     assert all(p["type"] == "plotly" for p in out[2:]) and len(out[2:]) == len(RECURRENT)
 
 
-def test_gates_api_says_what_is_wrong_with_an_empty_sentence(client):
+def test_gates_api_says_what_is_wrong_with_an_empty_sentence(app_client):
     with pytest.raises(AppError) as err:
-        client.predict("", api_name="/gates")
+        app_client.predict("", api_name="/gates")
     assert "empty" in str(err.value) and "Traceback" not in str(err.value)

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 from scipy import stats
 
@@ -174,38 +173,33 @@ def test_views_draw_and_caption_the_api_numbers(translators):
     assert gradient_views.piece_choices(["▁Ein", "</s>"]) == [("0: ▁Ein", 0), ("1: </s>", 1)]
 
 
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
-
-
-def test_gradient_flow_api_answers_the_contract(client):
-    out = client.predict(SENTENCE, api_name="/gradient_flow")
+def test_gradient_flow_api_answers_the_contract(app_client):
+    out = app_client.predict(SENTENCE, api_name="/gradient_flow")
     answer = out[0]
     assert list(answer) == MODELS
     for entry in answer.values():
         assert len(entry["grad_norm"]) == len(entry["pieces"])
         assert all(v > 0 for v in entry["grad_norm"])
     assert len({entry["target"] for entry in answer.values()}) == 1
-    typed = client.predict(SENTENCE, TARGET, api_name="/gradient_flow")[0]
+    typed = app_client.predict(SENTENCE, TARGET, api_name="/gradient_flow")[0]
     assert {entry["target"] for entry in typed.values()} == {TARGET}
 
 
-def test_saliency_api_answers_the_contract(client):
-    answer = client.predict(SENTENCE, api_name="/saliency")[0]
+def test_saliency_api_answers_the_contract(app_client):
+    answer = app_client.predict(SENTENCE, api_name="/saliency")[0]
     assert list(answer) == ATTENDING
     for entry in answer.values():
         S = len(entry["pieces"])
         assert len(entry["saliency"]) == len(entry["attention"]) == S
         assert entry["index"] == 0 and isinstance(entry["spearman"], float)
-    picked = client.predict(SENTENCE, 2, TARGET, api_name="/saliency")[0]
+    picked = app_client.predict(SENTENCE, 2, TARGET, api_name="/saliency")[0]
     assert {entry["index"] for entry in picked.values()} == {2}
 
 
-def test_the_apis_say_what_is_wrong(client):
+def test_the_apis_say_what_is_wrong(app_client):
     with pytest.raises(AppError) as err:
-        client.predict(SENTENCE, 999, api_name="/saliency")
+        app_client.predict(SENTENCE, 999, api_name="/saliency")
     assert "Pick an output piece from 0 to" in str(err.value)
     with pytest.raises(AppError) as err:
-        client.predict("   ", api_name="/gradient_flow")
+        app_client.predict("   ", api_name="/gradient_flow")
     assert "empty" in str(err.value) and "Traceback" not in str(err.value)

@@ -8,7 +8,6 @@ import math
 
 import pytest
 import torch
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from inference import InputError, recall
@@ -212,13 +211,8 @@ def test_the_gradient_sentence_follows_the_numbers():
 
 
 # ---- the API ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
-
-
-def test_the_api_runs_the_default_lab_with_no_arguments(client, lab):
-    out = client.predict(api_name="/recall_lab")
+def test_the_api_runs_the_default_lab_with_no_arguments(app_client, lab):
+    out = app_client.predict(api_name="/recall_lab")
     answer = out[0]
     assert set(answer) == set(CELLS)
     for row in answer.values():
@@ -229,7 +223,7 @@ def test_the_api_runs_the_default_lab_with_no_arguments(client, lab):
     assert math.isclose(answer["rnn"]["chance"], 1 / recall.SYMBOLS)
 
 
-def test_the_api_says_what_is_wrong_with_the_lengths(client):
+def test_the_api_says_what_is_wrong_with_the_lengths(app_client):
     with pytest.raises(AppError) as err:
-        client.predict("5, ten", 0, api_name="/recall_lab")
+        app_client.predict("5, ten", 0, api_name="/recall_lab")
     assert "not 'ten'" in str(err.value) and "Traceback" not in str(err.value)
