@@ -20,7 +20,9 @@ The story in four decoders, sharing one encoder:
   asks where to look without knowing the word just written (the conditional GRU of Nematus,
   Sennrich et al., 2017, fixes the same gap with a second GRU). With `attend_after_step=True`
   the additive score runs on Luong's path instead (below): the cell steps first and s_t asks,
-  with input feeding; TensorFlow's NMT tutorial builds "Bahdanau attention" this way.
+  with input feeding; TensorFlow's NMT tutorial builds "Bahdanau attention" this way. With
+  `attend_eos=False` (any attention) the source's eos is read by the encoder but masked out of
+  the attention: an experiment on the `</s>` sink (README, Results).
 - "luong_dot" / "luong_general" (Luong et al., 2015): the GRU steps first, then its new state
   s_t scores the source; the attentional vector h~_t = tanh(W_c [c_t; s_t]) gives the logits
   and is fed to the next step's input ("input feeding"), so the decoder knows what it attended.
@@ -58,7 +60,8 @@ class RNNSeq2Seq(Seq2Seq):
     def __init__(self, vocab_size: int, pad_id: int = 0, emb_dim: int = 256,
                  enc_hidden: int = 256, dec_hidden: int = 512, attention: str = "bahdanau",
                  attn_dim: int = 256, dropout: float = 0.2, cell: str = "gru",
-                 query_word: bool = False, attend_after_step: bool = False):
+                 query_word: bool = False, attend_after_step: bool = False,
+                 attend_eos: bool = True):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"Unknown cell {cell!r}; choose one of {', '.join(CELLS)}.")
@@ -84,7 +87,12 @@ class RNNSeq2Seq(Seq2Seq):
                                  "query_word (Luong's attention always attends after the step, "
                                  "and s_t has already read the previous word).")
             self.config["attend_after_step"] = True
+        if not attend_eos:
+            if attention == "none":
+                raise ValueError("attend_eos=False needs attention: without it nothing attends.")
+            self.config["attend_eos"] = False
         self.query_word, self.attend_after_step = query_word, attend_after_step
+        self.attend_eos = attend_eos
         self.vocab_size, self.pad_id, self.attention_kind = vocab_size, pad_id, attention
         self.cell = cell
         Layer, Cell = CELLS[cell]
@@ -139,7 +147,8 @@ class RNNSeq2Seq(Seq2Seq):
     def _memory(self, src_mask: Tensor, values: Tensor, h_n: Tensor) -> dict:
         """Encoder states (B, S, K) and final hidden states h_n (2, B, He) -> memory dict."""
         summary = torch.cat([h_n[0], h_n[1]], dim=-1)  # (B, K)
-        memory = {"src_mask": src_mask, "init": torch.tanh(self.bridge(summary))}
+        memory = {"src_mask": src_mask if self.attend_eos else _without_eos(src_mask),
+                  "init": torch.tanh(self.bridge(summary))}
         if self.attention is None:
             memory["summary"] = summary
         else:
@@ -236,6 +245,16 @@ class RNNSeq2Seq(Seq2Seq):
         if need_weights and self.attention is not None:
             return logits, {"cross": torch.stack(weights, dim=1)}  # (B, T, S)
         return logits, {}
+
+
+def _without_eos(src_mask: Tensor) -> Tensor:
+    """The attention's mask (B, S) with each source's last real piece, its eos, masked out
+    (kept where it is the only piece): the encoder still reads eos, attention cannot rest on it."""
+    lengths = src_mask.sum(dim=1)  # (B,)
+    rows = torch.nonzero(lengths > 1).squeeze(1)
+    mask = src_mask.clone()
+    mask[rows, lengths[rows] - 1] = False
+    return mask
 
 
 # Folders exported before the cell choice name `models.gru.GRUSeq2Seq`; it is this class.

@@ -56,7 +56,9 @@ def test_forward_shapes_and_alignment_rows(attention):
 
 # The Bahdanau variants: the query also reads y_{t-1}, or the additive score on Luong's path.
 VARIANTS = [(a, {}) for a in ATTENTIONS] + [("bahdanau", {"query_word": True}),
-                                            ("bahdanau", {"attend_after_step": True})]
+                                            ("bahdanau", {"attend_after_step": True}),
+                                            ("bahdanau", {"query_word": True,
+                                                          "attend_eos": False})]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -231,3 +233,16 @@ def test_bahdanau_variants_are_written_to_the_config_and_rebuild(variant):
 def test_a_bahdanau_variant_on_another_model_is_a_clear_error(attention, variant):
     with pytest.raises(ValueError, match="is for attention='bahdanau'"):
         tiny(attention, **variant)
+
+
+def test_attend_eos_false_puts_no_weight_on_the_source_eos():
+    torch.manual_seed(0)
+    model = tiny("bahdanau", query_word=True, attend_eos=False)
+    src, src_mask, tgt_in, _ = random_batch()
+    _, alignments = model(src, src_mask, tgt_in, need_weights=True)
+    last = src_mask.sum(dim=1) - 1  # each source's eos
+    cross = alignments["cross"]  # (B, T, S)
+    for b in range(src.size(0)):
+        assert torch.all(cross[b, :, last[b]] == 0)
+        torch.testing.assert_close(cross[b].sum(-1), torch.ones(cross.size(1)))
+    assert model.config["attend_eos"] is False and "attend_eos" not in tiny("bahdanau").config
