@@ -430,6 +430,13 @@ def readable(page, selector: str) -> None:
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width + 1
 
 
+def leave(page, tab: str) -> None:
+    """A full-page screenshot of the chapter tab on screen, then back to the first tab."""
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(SCREENSHOTS / f"app-{tab}-{width}.png"), full_page=True)
+    show_tab(page, "Side by side")
+
+
 def test_the_chapter_map_names_a_tab_for_every_objective(page):
     show_tab(page, "Chapter map")
     rows = page.locator("#chapter-map tbody tr").all()
@@ -453,9 +460,7 @@ def test_gates_of_the_gru_and_lstm_are_drawn_for_the_sentence(device, request):
     caption_text = page.inner_text("#gates-caption")
     assert "update z" in caption_text and "forget f" in caption_text
     readable(page, "[id^=gates-] .js-plotly-plot")
-    page.screenshot(path=str(SCREENSHOTS / f"app-gates-{page.viewport_size['width']}.png"),
-                    full_page=True)
-    show_tab(page, "Side by side")
+    leave(page, "gates")
 
 
 @pytest.mark.parametrize("device", ["page", "phone"])
@@ -472,9 +477,7 @@ def test_gradient_flow_puts_every_model_on_one_chart_and_the_recall_lab_runs(dev
         wait_for_plot(page, "recall-gradients", traces=3)
         assert "RNN" in page.inner_text("#recall-summary")
         readable(page, "[id^=recall-] .js-plotly-plot")
-    page.screenshot(path=str(SCREENSHOTS / f"app-gradients-{page.viewport_size['width']}.png"),
-                    full_page=True)
-    show_tab(page, "Side by side")
+    leave(page, "gradients")
 
 
 @pytest.mark.parametrize("device", ["page", "phone"])
@@ -507,9 +510,7 @@ def test_qkv_steps_and_the_mask_toggle(device, request):
     page.locator("#qkv-no-mask input").check()
     page.wait_for_function("""before => document.querySelector("#qkv-summary").innerText
         !== before""", arg=masked)
-    page.screenshot(path=str(SCREENSHOTS / f"app-qkv-{page.viewport_size['width']}.png"),
-                    full_page=True)
-    show_tab(page, "Side by side")
+    leave(page, "qkv")
 
 
 def heatmaps_kind(kind: str) -> str:
