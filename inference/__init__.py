@@ -14,7 +14,7 @@ _HOMES = {
     "InputError": "inference.errors",
     "Translation": "inference.translation", "merge_to_words": "inference.translation",
     "word_groups": "inference.translation", "word_labels": "inference.translation",
-    "Translator": "inference.translator", "clean_text": "inference.translator",
+    "Translator": "inference.translator", "clean_text": "inference.translation",
     "load_all": "inference.translator", "serve_threads": "inference.translator",
 }
 __all__ = sorted(_HOMES)

@@ -47,7 +47,6 @@ import os
 import re
 import tempfile
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.errors import InputError
+from inference.translation import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,9 @@ def describe(method: str = "grow-diag-final-and") -> str:
 # ---- words and eflomal's tokens ---------------------------------------------------------------
 def words(text: str) -> list[str]:
     """The words of a sentence as the models' word views see them: the whitespace-separated
-    parts of the text cleaned as `inference.translator.clean_text` cleans it (control and
-    format characters count as spaces)."""
-    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
-                   for ch in text).split()
+    parts of the text cleaned as the facade cleans it (`clean_text`: control and format
+    characters count as spaces)."""
+    return clean_text(text).split()
 
 
 def tokens(sentence_words: Sequence[str]) -> tuple[list[str], list[int]]:

@@ -6,10 +6,13 @@ and tables without knowing which model made it.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.errors import InputError
 from inference.kinds import as_stack
 
 EOS_PIECE = "</s>"
@@ -113,3 +116,12 @@ def merge_to_words(matrix: np.ndarray, target_pieces: list[str],
     for i, g in enumerate(tgt):
         out[..., g, :] += summed[..., i, :]
     return out / counts[:, None]
+
+
+def clean_text(text: str) -> str:
+    """Control characters become spaces, runs of whitespace one space, ends trimmed."""
+    if not isinstance(text, str):
+        raise InputError("The input must be text.")
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+                   for ch in text)
+    return re.sub(r"\s+", " ", text).strip()

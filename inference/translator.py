@@ -9,8 +9,6 @@ The app and the command-line tools (`training.translate`, `training.evaluate`) g
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,20 +20,11 @@ from inference import catalogue
 from inference.checkpoint import CheckpointError, load_folder
 from inference.errors import InputError
 from inference.kinds import as_stack
-from inference.translation import EOS_PIECE, Translation
+from inference.translation import EOS_PIECE, Translation, clean_text  # noqa: F401 (re-exported)
 from models.search import beam_search, forced_alignment, greedy_search
 
 MAX_SOURCE_PIECES = 100  # longer input is cut here, with a notice: attention cost grows as n^2
 MAX_BEAM = 10
-
-
-def clean_text(text: str) -> str:
-    """Control characters become spaces, runs of whitespace one space, ends trimmed."""
-    if not isinstance(text, str):
-        raise InputError("The input must be text.")
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
-                   for ch in text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 class Translator:
