@@ -22,7 +22,10 @@ The story in four decoders, sharing one encoder:
   the additive score runs on Luong's path instead (below): the cell steps first and s_t asks,
   with input feeding; TensorFlow's NMT tutorial builds "Bahdanau attention" this way. With
   `attend_eos=False` (any attention) the source's eos is read by the encoder but masked out of
-  the attention: an experiment on the `</s>` sink (README, Results).
+  the attention: an experiment on the `</s>` sink (README, Results). With `feed_summary=True`
+  the cell also reads the fixed vector c of "none" at every step, beside c_t: the whole-sentence
+  summary no longer has to be fetched by attending to the state that holds it (the eos, whose
+  forward half has read the whole sentence), another experiment on that sink.
 - "luong_dot" / "luong_general" (Luong et al., 2015): the GRU steps first, then its new state
   s_t scores the source; the attentional vector h~_t = tanh(W_c [c_t; s_t]) gives the logits
   and is fed to the next step's input ("input feeding"), so the decoder knows what it attended.
@@ -61,7 +64,7 @@ class RNNSeq2Seq(Seq2Seq):
                  enc_hidden: int = 256, dec_hidden: int = 512, attention: str = "bahdanau",
                  attn_dim: int = 256, dropout: float = 0.2, cell: str = "gru",
                  query_word: bool = False, attend_after_step: bool = False,
-                 attend_eos: bool = True):
+                 attend_eos: bool = True, feed_summary: bool = False):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"Unknown cell {cell!r}; choose one of {', '.join(CELLS)}.")
@@ -91,8 +94,13 @@ class RNNSeq2Seq(Seq2Seq):
             if attention == "none":
                 raise ValueError("attend_eos=False needs attention: without it nothing attends.")
             self.config["attend_eos"] = False
+        if feed_summary:
+            if attention != "bahdanau" or attend_after_step:
+                raise ValueError("feed_summary=True is for attention='bahdanau' without "
+                                 "attend_after_step (\"none\" reads the summary already).")
+            self.config["feed_summary"] = True
         self.query_word, self.attend_after_step = query_word, attend_after_step
-        self.attend_eos = attend_eos
+        self.attend_eos, self.feed_summary = attend_eos, feed_summary
         self.vocab_size, self.pad_id, self.attention_kind = vocab_size, pad_id, attention
         self.cell = cell
         Layer, Cell = CELLS[cell]
@@ -119,8 +127,9 @@ class RNNSeq2Seq(Seq2Seq):
             self.decoder = Cell(emb_dim + emb_dim, dec_hidden)
             self.combine = nn.Linear(K + dec_hidden, emb_dim)  # W_c [c_t; s_t] -> h~_t
         else:
-            # Bahdanau and "none": the cell reads [emb(y_{t-1}); c_t], the output sees all three.
-            self.decoder = Cell(emb_dim + K, dec_hidden)
+            # Bahdanau and "none": the cell reads [emb(y_{t-1}); c_t] (and the summary c with
+            # feed_summary), the output sees emb, c_t and s_t.
+            self.decoder = Cell(emb_dim + K + (K if feed_summary else 0), dec_hidden)
             self.combine = nn.Linear(dec_hidden + K + emb_dim, emb_dim)
         self.out_bias = nn.Parameter(torch.zeros(vocab_size))
 
@@ -149,9 +158,9 @@ class RNNSeq2Seq(Seq2Seq):
         summary = torch.cat([h_n[0], h_n[1]], dim=-1)  # (B, K)
         memory = {"src_mask": src_mask if self.attend_eos else _without_eos(src_mask),
                   "init": torch.tanh(self.bridge(summary))}
-        if self.attention is None:
+        if self.attention is None or self.feed_summary:
             memory["summary"] = summary
-        else:
+        if self.attention is not None:
             memory["values"] = values
             memory["keys"] = self.attention.project_keys(values)
         return memory
@@ -210,7 +219,8 @@ class RNNSeq2Seq(Seq2Seq):
                 else state["hidden"]
             context, weights = self.attention(query, memory["keys"], memory["values"],
                                               memory["src_mask"])
-        new = self._recur(torch.cat([emb, context], dim=-1), state)
+        inputs = [emb, context, memory["summary"]] if self.feed_summary else [emb, context]
+        new = self._recur(torch.cat(inputs, dim=-1), state)
         hidden = new["hidden"]  # s_t
         out = torch.tanh(self.combine(torch.cat([hidden, context, emb], dim=-1)))  # (B, M)
         return out, new, weights

@@ -64,3 +64,53 @@ def test_chapter_latency_bench_times_every_chapter_endpoint(tmp_path):
     assert "gru_bahdanau" in rows["/gates"]["keys"] and "d_k" in rows["/qkv"]["keys"]
     for row in rows.values():
         assert row["median_s"] > 0 and row["meets_target"] == (row["max_s"] <= row["target_s"])
+
+
+def test_attention_sink_bench_asks_each_recurrent_model_three_ways(tmp_path):
+    """bench/attention_sink.py on the fixture models and a toy val split (no corpus needed):
+    one row per recurrent model with attention; its own-query share is the model's own
+    attention, and a zero query leaves only the keys: softmax_j(v . tanh(W_k h_j + b))."""
+    import torch
+
+    from data.batching import collate
+    from inference.checkpoint import load_folder
+    from tests.app_fixtures import toy_pairs
+
+    checkpoints = build_checkpoints(tmp_path / "checkpoints")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pairs = toy_pairs(12, seed=3)
+    (corpus / "val.en").write_text("".join(en + "\n" for en, _ in pairs))
+    (corpus / "val.de").write_text("".join(de + "\n" for _, de in pairs))
+    output = tmp_path / "sink.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "attention_sink.py"),
+                          "--checkpoints", str(checkpoints), "--corpus", str(corpus),
+                          "--sentences", "10", "--output", str(output)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "zero query" in run.stdout
+    rows = {row["model"]: row for row in json.loads(output.read_text())}
+    assert list(rows) == ["gru_bahdanau", "lstm_bahdanau", "gru_luong"]
+    assert rows["gru_luong"]["zero_eos"] is None  # s . W h_j with s = 0: uniform
+    for row in rows.values():
+        assert row["sentences"] == 10
+        for key in ("own_eos", "own_before", "rolled_eos", "rolled_before"):
+            assert 0 < row[key] < 1
+
+    model, tokenizer, _, _, _ = load_folder(checkpoints / "gru_bahdanau")
+    items = [(i, tokenizer.encode(en), tokenizer.encode(de))
+             for i, (en, de) in enumerate(pairs[:10])]
+    batch = collate(items, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id)
+    with torch.no_grad():
+        _, alignments = model(batch.src, batch.src_mask, batch.tgt_in, need_weights=True)
+        memory = model.encode(batch.src, batch.src_mask)
+    last = batch.src_mask.sum(dim=1) - 1
+    own, blank = [], []
+    for b in range(10):
+        pieces = int(batch.tgt_mask[b].sum()) - 1  # the German pieces, not the final </s>
+        own.append(alignments["cross"][b, :pieces, last[b]])
+        keys = memory["keys"][b, : last[b] + 1]  # (S_b, A): W_k h_j + b
+        blank.append(torch.softmax(model.attention.energy(torch.tanh(keys)).squeeze(-1), 0)[-1])
+    assert rows["gru_bahdanau"]["own_eos"] == pytest.approx(torch.cat(own).mean().item(), abs=1e-6)
+    assert rows["gru_bahdanau"]["zero_eos"] == pytest.approx(torch.stack(blank).mean().item(),
+                                                             abs=1e-6)

@@ -58,7 +58,9 @@ def test_forward_shapes_and_alignment_rows(attention):
 VARIANTS = [(a, {}) for a in ATTENTIONS] + [("bahdanau", {"query_word": True}),
                                             ("bahdanau", {"attend_after_step": True}),
                                             ("bahdanau", {"query_word": True,
-                                                          "attend_eos": False})]
+                                                          "attend_eos": False}),
+                                            ("bahdanau", {"query_word": True,
+                                                          "feed_summary": True})]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -218,18 +220,22 @@ def test_encode_with_gates_gives_encodes_memory_and_the_gates(cell, attention):
 
 
 
-@pytest.mark.parametrize("variant", [{"query_word": True}, {"attend_after_step": True}])
+@pytest.mark.parametrize("variant", [{"query_word": True}, {"attend_after_step": True},
+                                     {"feed_summary": True}])
 def test_bahdanau_variants_are_written_to_the_config_and_rebuild(variant):
     model = tiny("bahdanau", **variant)
     assert all(model.config[key] is True for key in variant)
-    assert "query_word" not in tiny("bahdanau").config  # older folders' configs stay as they were
+    plain = tiny("bahdanau").config  # older folders' configs stay as they were
+    assert not {"query_word", "attend_after_step", "feed_summary"} & set(plain)
     rebuilt = GRUSeq2Seq(**model.config)
     rebuilt.load_state_dict(model.state_dict())
 
 
 @pytest.mark.parametrize("attention,variant", [
     ("luong_general", {"query_word": True}), ("luong_dot", {"attend_after_step": True}),
-    ("bahdanau", {"query_word": True, "attend_after_step": True})])
+    ("bahdanau", {"query_word": True, "attend_after_step": True}),
+    ("luong_general", {"feed_summary": True}), ("none", {"feed_summary": True}),
+    ("bahdanau", {"feed_summary": True, "attend_after_step": True})])
 def test_a_bahdanau_variant_on_another_model_is_a_clear_error(attention, variant):
     with pytest.raises(ValueError, match="is for attention='bahdanau'"):
         tiny(attention, **variant)
@@ -246,3 +252,19 @@ def test_attend_eos_false_puts_no_weight_on_the_source_eos():
         assert torch.all(cross[b, :, last[b]] == 0)
         torch.testing.assert_close(cross[b].sum(-1), torch.ones(cross.size(1)))
     assert model.config["attend_eos"] is False and "attend_eos" not in tiny("bahdanau").config
+
+
+def test_feed_summary_gives_the_cell_the_fixed_vector_at_every_step():
+    torch.manual_seed(0)
+    model = tiny("bahdanau", feed_summary=True)
+    src, src_mask, tgt_in, _ = random_batch()
+    memory = model.encode(src, src_mask)
+    assert memory["summary"].shape == (src.size(0), 2 * model.encoder.hidden_size)
+    assert model.decoder.input_size == model.embedding.embedding_dim + 4 * model.encoder.hidden_size
+    logits, _ = model(src, src_mask, tgt_in)
+    changed = {**memory, "summary": torch.zeros_like(memory["summary"])}  # the summary is read
+    state = model.init_state(memory)
+    token = tgt_in[:, 0]
+    assert not torch.allclose(model.step(memory, state, token)[0],
+                              model.step(changed, state, token)[0])
+    torch.testing.assert_close(model.step(memory, state, token)[0], logits[:, 0])
