@@ -142,13 +142,14 @@ def test_scaled_entropy_is_at_least_the_raw_one(transformer):
 
 # ---- the recurrent models ------------------------------------------------------------------------
 def recurrent(translators, attention: str, cell: str = "gru", query_word: bool = False,
-              after_step: bool = False):
+              after_step: bool = False, feed_summary: bool = False):
     """A fixture-sized recurrent model on the fixtures' vocabulary (seeded, untrained)."""
     torch.manual_seed(1)
     tokenizer = translators["gru_luong"].tokenizer
     model = RNNSeq2Seq(tokenizer.vocab_size, attention=attention, cell=cell,
-                       query_word=query_word, attend_after_step=after_step, emb_dim=16,
-                       enc_hidden=16, dec_hidden=32, attn_dim=12).eval()
+                       query_word=query_word, attend_after_step=after_step,
+                       feed_summary=feed_summary, emb_dim=16, enc_hidden=16, dec_hidden=32,
+                       attn_dim=12).eval()
     return Translator(f"{cell}_{attention}", model, tokenizer, {}, {}, [])
 
 
@@ -158,17 +159,18 @@ def recurrent(translators, attention: str, cell: str = "gru", query_word: bool =
     (None, "bahdanau", "gru", False),
     (None, "bahdanau", "lstm", True),
     (None, "bahdanau", "gru", "after_step"),  # the additive score on Luong's path
+    (None, "bahdanau", "gru", "feed_summary"),  # query [s; emb(y)], the cell also reads c
     ("gru_luong", "luong_general", "gru", False),
     (None, "luong_dot", "gru", False),
 ])
 def test_recurrent_rows_equal_the_models_own(translators, name, attention, cell, query_word):
-    after_step = query_word == "after_step"
-    query_word = query_word is True
+    after_step, feed_summary = query_word == "after_step", query_word == "feed_summary"
+    query_word = query_word is True or feed_summary
     translator = translators[name] if name else recurrent(translators, attention, cell,
-                                                          query_word, after_step)
+                                                          query_word, after_step, feed_summary)
     model = translator.model
     assert (model.attention_kind, model.cell, model.query_word) == (attention, cell, query_word)
-    assert model.attend_after_step == after_step
+    assert (model.attend_after_step, model.feed_summary) == (after_step, feed_summary)
     run = qkv.forward(translator, SENTENCE)
     assert qkv.kinds(run) == ("cross",)
     rows = qkv.sizes(run, "cross")[2]
