@@ -321,6 +321,11 @@ def test_models_tab_reads_the_architecture_and_labels_each_bleu():
     assert "5 encoder + 1 decoder layers, d_model 256, 8 heads of 32" in \
         text.architecture(transformer)[0]
     assert text.architecture({}) == []
+    assert len(text.architecture(gru)) == 2  # no option off its default, nothing more said
+    shipped = {"model": {"class_path": "models.GRUSeq2Seq", "init_args": {
+        **gru["model"]["init_args"], "query_word": True, "attend_eos": False}}}
+    lines = text.architecture(shipped)
+    assert len(lines) == 4 and "emb(y_{t-1})" in lines[2] and "no key" in lines[3]
     metadata = {"label": "T", "best_val_bleu_greedy": 36.2, "hardware": "CPU, 2 cores, 2 thread(s)",
                 "val": {"bleu": 37.9, "chrf": 61.0, "beam": 5},
                 "test_2016_flickr": {"bleu": 36.8, "chrf": 61.3, "beam": 5}}
