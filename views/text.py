@@ -65,6 +65,15 @@ SCORES = {
     "none": "none: the decoder sees one fixed vector, the encoder's final states",
 }
 
+# The recurrent models' options (models/rnn.py): their defaults, and what a card says when a
+# model was trained with another value.
+VARIANTS = (
+    ("query_word", False, "query: [s_{t-1}; emb(y_{t-1})], the state and the word just written"),
+    ("attend_after_step", False, "attends after the step: s_t asks, as on Luong's path"),
+    ("attend_eos", True, "`</s>` is read by the encoder but is no key: no attention rests on it"),
+    ("feed_summary", False, "the decoder also reads the encoder's fixed summary at every step"),
+)
+
 
 def hardware(text) -> str:
     """One wording for the hardware line of every model, e.g. "CPU (2 cores), 1 torch thread";
@@ -110,16 +119,6 @@ def architecture(config: dict) -> list[str]:
         score += f", attention size {args['attn_dim']}"
     lines.append(f"score: {score}")
     return lines + [line for key, default, line in VARIANTS if args.get(key, default) != default]
-
-
-# The recurrent models' options (models/rnn.py): their defaults, and what a card says when a
-# model was trained with another value.
-VARIANTS = (
-    ("query_word", False, "query: [s_{t-1}; emb(y_{t-1})], the state and the word just written"),
-    ("attend_after_step", False, "attends after the step: s_t asks, as on Luong's path"),
-    ("attend_eos", True, "`</s>` is read by the encoder but is no key: no attention rests on it"),
-    ("feed_summary", False, "the decoder also reads the encoder's fixed summary at every step"),
-)
 
 
 def _bleu(scores: dict, what: str) -> str:
