@@ -137,7 +137,7 @@ def check_config(config: Any, folder: Path) -> dict:
         raise CheckpointError(f"{where} does not say which model to build; re-export the model.")
     if not isinstance(config["model"].get("init_args", {}), dict):
         raise CheckpointError(f"{where}: model.init_args must be an object.")
-    for key, low in (("max_len_a", 0.0), ("max_len_b", 0)):
+    for key, low in (("max_len_a", 0.0), ("max_len_b", 0), ("length_penalty", 0.0)):
         if key in config and not (_is_number(config[key]) and config[key] >= low):
             raise CheckpointError(f"{where}: {key} must be a number >= {low}, "
                                   f"not {config[key]!r}.")

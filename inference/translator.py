@@ -21,6 +21,7 @@ from inference.checkpoint import CheckpointError, load_folder
 from inference.errors import InputError
 from inference.kinds import as_stack
 from inference.translation import EOS_PIECE, Translation, clean_text  # noqa: F401 (re-exported)
+from models.ensemble import Ensemble
 from models.search import beam_search, forced_alignment, greedy_search
 
 MAX_SOURCE_PIECES = 100  # longer input is cut here, with a notice: attention cost grows as n^2
@@ -37,12 +38,29 @@ class Translator:
         self.folder = folder
         self.max_len_a = float(config.get("max_len_a", 1.5))
         self.max_len_b = int(config.get("max_len_b", 10))
+        # Beam search ranks by log p / len ** length_penalty; chosen on val, kept in config.json.
+        self.length_penalty = float(config.get("length_penalty", 1.0))
 
     @classmethod
     def load(cls, folder: str | Path) -> Translator:
         folder = Path(folder)
         model, tokenizer, config, metadata, snapshots = load_folder(folder)
         return cls(folder.name, model, tokenizer, config, metadata, snapshots, folder)
+
+    @classmethod
+    def ensemble(cls, folders: Sequence[str | Path]) -> Translator:
+        """Several model folders searched as one (the mean of their probabilities), to make
+        distillation targets; CheckpointError unless they share one sentencepiece model."""
+        members = [cls.load(folder) for folder in folders]
+        first = members[0]
+        vocabulary = (first.folder / "spm.model").read_bytes()
+        for other in members[1:]:
+            if (other.folder / "spm.model").read_bytes() != vocabulary:
+                raise CheckpointError(f"{other.name} and {first.name} have different spm.model "
+                                      "files: an ensemble needs one shared vocabulary.")
+        name = "+".join(m.name for m in members)
+        return cls(name, Ensemble([m.model for m in members]).eval(), first.tokenizer, first.config,
+                   {"label": f"ensemble of {', '.join(m.label for m in members)}"}, [])
 
     @property
     def label(self) -> str:
@@ -103,7 +121,8 @@ class Translator:
             return greedy_search(self.model, batch.src, batch.src_mask, tok.bos_id, tok.eos_id,
                                  self.max_len_a, self.max_len_b, need_weights=need_weights)
         return beam_search(self.model, batch.src, batch.src_mask, tok.bos_id, tok.eos_id,
-                           beam_size=beam, max_len_a=self.max_len_a, max_len_b=self.max_len_b,
+                           beam_size=beam, length_penalty=self.length_penalty,
+                           max_len_a=self.max_len_a, max_len_b=self.max_len_b,
                            need_weights=need_weights)
 
     @torch.inference_mode()

@@ -114,3 +114,35 @@ def test_attention_sink_bench_asks_each_recurrent_model_three_ways(tmp_path):
     assert rows["gru_bahdanau"]["own_eos"] == pytest.approx(torch.cat(own).mean().item(), abs=1e-6)
     assert rows["gru_bahdanau"]["zero_eos"] == pytest.approx(torch.stack(blank).mean().item(),
                                                              abs=1e-6)
+
+
+def test_length_penalty_bench_sweeps_val_for_each_model(tmp_path):
+    """bench/length_penalty.py on the fixture models and a toy val split: a row per model and
+    penalty, each value's BLEU what `training.evaluate` gives with that penalty."""
+    from tests.app_fixtures import toy_pairs
+    from training.evaluate import evaluate
+
+    checkpoints = build_checkpoints(tmp_path / "checkpoints")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pairs = toy_pairs(8, seed=4)
+    for split in ("train", "val"):
+        for lang, i in (("en", 0), ("de", 1)):
+            (corpus / f"{split}.{lang}").write_text("".join(p[i] + "\n" for p in pairs))
+    output = tmp_path / "lp.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "length_penalty.py"),
+                          "--checkpoints", str(checkpoints), "--corpus", str(corpus),
+                          "--models", "gru_luong", "transformer", "--penalties", "0", "2",
+                          "--beam", "3", "--threads", "1", "--out", str(output)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| length penalty | BLEU |" in run.stdout
+    result = json.loads(output.read_text())["models"]
+    assert list(result) == ["gru_luong", "transformer"]
+    translator = Translator.load(checkpoints / "transformer")
+    for row in result["transformer"]["rows"]:
+        translator.length_penalty = row["length_penalty"]
+        again = evaluate(translator, "val", 3, str(corpus))
+        assert (row["bleu"], row["length_ratio"]) == (again["bleu"], again["length_ratio"])
+    assert [r["length_penalty"] for r in result["gru_luong"]["rows"]] == [0.0, 2.0]
+    assert result["gru_luong"]["own"] == 1.0

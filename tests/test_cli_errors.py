@@ -11,6 +11,7 @@ Multi30K copy is needed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import torch
 from data import CorpusError, Tokenizer
 from data.corpus import read_lines
 from inference import CheckpointError, Translator
-from models import Transformer
+from models import Transformer, beam_search
 from training.cli import ConfigError
 from training.cli import main as cli_main
 from training.datamodule import Multi30kDataModule
@@ -288,6 +289,10 @@ def test_export_reads_our_checkpoints_and_names_a_broken_one(tmp_path, lightning
     ("evaluate", ["--batch-size", "-1"], "argument --batch-size: must be at least 1, not -1"),
     ("evaluate", ["--beam", "1000"], "argument --beam: must be at most 10"),
     ("export", ["--beam", "0"], "argument --beam: must be at least 1, not 0"),
+    ("translate", ["--length-penalty", "-1"],
+     "argument --length-penalty: must be between 0 and 3, not -1"),
+    ("evaluate", ["--length-penalty", "long"], "argument --length-penalty: 'long' is not a number"),
+    ("export", ["--length-penalty", "nan"], "argument --length-penalty: must be between 0 and 3"),
 ])
 def test_bad_numbers_are_argparse_errors(tmp_path, capsys, command, args, message):
     main, required = {
@@ -363,6 +368,33 @@ def test_evaluate_checks_its_output_before_translating(tmp_path, model_folder, c
     assert evaluate_main(["--model", str(model_folder), "--corpus", str(corpus), "--beam", "1",
                           "--output", str(out)]) == 2
     assert f"the folder {out.parent} cannot be made" in capsys.readouterr().err
+
+
+def test_the_length_penalty_is_kept_in_config_and_reaches_beam_search(tmp_path, lightning_ckpt,
+                                                                      corpus, capsys, monkeypatch):
+    folder = export(lightning_ckpt, "tiny", tmp_path, weights="fp32", length_penalty=1.3)
+    assert json.loads((folder / "config.json").read_text())["length_penalty"] == 1.3
+    translator = Translator.load(folder)
+    assert translator.length_penalty == 1.3
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["length_penalty"])
+        return beam_search(*args, **kwargs)
+
+    monkeypatch.setattr("inference.translator.beam_search", spy)
+    translator.translate("A man is running.", beam=3)
+    assert seen == [1.3]
+    # A sweep on val must not overwrite the folder's own eval files: it names its output.
+    assert evaluate_main(["--model", str(folder), "--corpus", str(corpus), "--limit", "2",
+                          "--length-penalty", "0.8"]) == 2
+    assert "with --length-penalty give --output too" in capsys.readouterr().err
+    out = tmp_path / "lp.json"
+    assert evaluate_main(["--model", str(folder), "--corpus", str(corpus), "--limit", "2",
+                          "--no-alignment", "--beam", "2", "--length-penalty", "0.8",
+                          "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["length_penalty"] == 0.8 and seen[-1] == 0.8
+    assert not (folder / "eval").exists()
 
 
 @pytest.mark.parametrize("name", ["../outside", "a/b", "", ".hidden", "x" * 80])

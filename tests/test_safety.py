@@ -152,6 +152,7 @@ BAD_FOLDERS = {
     "label is a number": _edit_json("metadata.json", lambda m: {**m, "label": 7}),
     "negative emb_dim": _init_arg("emb_dim", -1),
     "max_len_a is text": _edit_json("config.json", lambda c: {**c, "max_len_a": "abc"}),
+    "length_penalty < 0": _edit_json("config.json", lambda c: {**c, "length_penalty": -1}),
     "weights are NaN": _nan_weights,
 }
 

@@ -32,7 +32,13 @@ from inference.checkpoint import eval_path, write_eval
 from inference.metrics import alignment_scores, argmax_links, sink_shares
 from inference.translator import MAX_BEAM
 from training.scoring import bleu_by_length, corpus_scores
-from training.translate import beam_size, output_problem, positive_int, warn_long_lines
+from training.translate import (
+    beam_size,
+    length_penalty,
+    output_problem,
+    positive_int,
+    warn_long_lines,
+)
 
 
 def evaluate(translator: Translator, split: str, beam: int = 5, corpus: str = "auto",
@@ -61,6 +67,7 @@ def evaluate(translator: Translator, split: str, beam: int = 5, corpus: str = "a
                                           progress=bar.update)
     seconds = time.perf_counter() - start
     result = {"model": translator.name, "split": split, "beam": beam,
+              "length_penalty": translator.length_penalty,
               "pair": f"{src_lang}-{tgt_lang}", **corpus_scores(hyps, references),
               "by_length": bleu_by_length(sources, hyps, references),
               "seconds": round(seconds, 1), "hypotheses": hyps}
@@ -224,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="val, test_2016_flickr or test_2017_flickr (default val)")
     parser.add_argument("--beam", type=beam_size, default=5,
                         help=f"beam size, 1 = greedy, at most {MAX_BEAM} (default 5)")
+    parser.add_argument("--length-penalty", type=length_penalty, default=None,
+                        help="beam search's length penalty (default: the model's config.json, "
+                             "else 1.0); needs --output, so the model's own eval is kept")
     parser.add_argument("--corpus", default="auto", help="local Multi30K folder or Hub id")
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--limit", type=positive_int, default=None,
@@ -239,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
                       help="only the alignment quality: no translation, no BLEU (--beam and "
                            "--batch-size are then unused)")
     args = parser.parse_args(argv)
+    if args.length_penalty is not None and not args.output:
+        print("error: with --length-penalty give --output too: the model's own eval files hold "
+              "the length penalty in its config.json.", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     output = Path(args.output) if args.output else (
@@ -255,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         alignment = False
     try:
         translator = Translator.load(args.model)
+        if args.length_penalty is not None:
+            translator.length_penalty = args.length_penalty
         problem = output_problem(output, make_folders=True)
         if problem:  # before the whole split is translated
             print(f"error: {problem}", file=sys.stderr)

@@ -36,7 +36,7 @@ from inference.checkpoint import (
 )
 from inference.translator import MAX_BEAM, Translator
 from training.evaluate import evaluate
-from training.translate import beam_size
+from training.translate import beam_size, length_penalty
 
 SIZE_LIMIT = 10 * 1024 * 1024  # a Space needs no large-file storage below this
 FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -122,7 +122,7 @@ def average_weights(model: torch.nn.Module, spec: dict, others: list[str | Path]
 
 def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
            weights: str = "fp16", config_file: str | None = None, note: str = "",
-           average: list[str | Path] | None = None) -> Path:
+           average: list[str | Path] | None = None, length_penalty: float = 1.0) -> Path:
     model, tokenizer, ckpt = load_lightning_checkpoint(ckpt_path)
     averaged = average_weights(model, ckpt["model_spec"], average) if average else []
     hp = ckpt["hyper_parameters"]
@@ -131,6 +131,7 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
         "model": ckpt["model_spec"], "language_pair": ckpt.get("language_pair", ["en", "de"]),
         "pad_id": tokenizer.pad_id, "bos_id": tokenizer.bos_id, "eos_id": tokenizer.eos_id,
         "max_len_a": hp.get("max_len_a", 1.5), "max_len_b": hp.get("max_len_b", 10),
+        "length_penalty": length_penalty,
     }
     best = max((s["val_bleu"] for s in snapshots), default=None)
     metadata = {
@@ -167,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="free text for metadata, e.g. how it was run")
     parser.add_argument("--average", nargs="+", default=[], metavar="CKPT",
                         help="more checkpoints of the same run to average the weights with")
+    parser.add_argument("--length-penalty", type=length_penalty, default=1.0,
+                        help="beam search's length penalty, kept in config.json: choose it on val "
+                             "with `python bench/length_penalty.py` (default 1.0)")
     args = parser.parse_args(argv)
     try:
         folder = export(args.ckpt, args.name, args.out, args.weights, args.config, args.note,
-                        args.average)
+                        args.average, args.length_penalty)
         if args.evaluate:
             translator = Translator.load(folder)
             meta_path = folder / "metadata.json"

@@ -30,6 +30,9 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
         "bleu_lowercase_signature": str(bleu_lc.get_signature()),
         "chrf_signature": str(chrf.get_signature()),
         "sentences": len(hypotheses),
+        # Output length / reference length (BLEU's brevity penalty bites below 1): what a beam
+        # search length penalty moves.
+        "length_ratio": round(b.sys_len / b.ref_len, 4) if b.ref_len else None,
     }
 
 

@@ -1,6 +1,9 @@
 """Translate a file, one sentence a line: `python -m training.translate --model checkpoints/NAME
 --input SRC.txt --output HYP.txt [--beam N] [--batch-size N]`.
 
+Several `--model` folders (sharing one spm.model) translate as an ensemble: at every step the
+mean of their probabilities, a stronger teacher for distillation than any one of them.
+
 Line N of the output translates line N of the input; an empty line gives an empty line. A line
 longer than the model's limit (100 subword pieces) is cut there, and a warning names it.
 """
@@ -44,6 +47,18 @@ def beam_size(text: str) -> int:
     return value
 
 
+def length_penalty(text: str) -> float:
+    """Beam search's length penalty, a number from 0 (rank by the raw sum of log-probabilities,
+    which favours short output) to 3 (far past where it stops helping)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 3.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3, not {text}")
+    return value
+
+
 def output_problem(path: Path, make_folders: bool = False) -> str | None:
     """Why `--output path` cannot be written, found before any work is done; None if it can.
     With `make_folders` missing folders will be created, so the nearest existing one counts."""
@@ -81,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.translate",
                                      description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="a shipped model folder")
+    parser.add_argument("--model", required=True, nargs="+", metavar="FOLDER",
+                        help="a shipped model folder (several: their ensemble)")
     parser.add_argument("--input", required=True, help="source sentences, one a line")
     parser.add_argument("--output", required=True, help="where the translations go")
     parser.add_argument("--beam", type=beam_size, default=5,
                         help=f"beam size, 1 = greedy, at most {MAX_BEAM} (default 5)")
+    parser.add_argument("--length-penalty", type=length_penalty, default=None,
+                        help="beam search's length penalty (default: the model's config.json, "
+                             "else 1.0)")
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for torch")
@@ -97,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        translator = Translator.load(args.model)
+        translator = (Translator.load(args.model[0]) if len(args.model) == 1
+                      else Translator.ensemble(args.model))
         lines = read_lines(args.input)
     except (CheckpointError, CorpusError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -105,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"error: cannot read --input {args.input} ({err.strerror}).", file=sys.stderr)
         return 2
+    if args.length_penalty is not None:
+        translator.length_penalty = args.length_penalty
     warn_long_lines(translator, lines, args.input)
     with tqdm(total=len(lines), unit="sent", desc=f"{translator.name} beam {args.beam}") as bar:
         hyps = translator.translate_batch(lines, beam=args.beam, batch_size=args.batch_size,
