@@ -359,3 +359,14 @@ def test_wrong_config_key_or_value_is_a_clear_error(override, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_corpus_scores_give_the_output_length_against_the_references():
+    """What a length penalty moves: sacreBLEU's token counts (13a), output over reference."""
+    from training.scoring import corpus_scores
+
+    scores = corpus_scores(["Ein Hund", "Zwei Katzen spielen."], ["Ein Hund rennt", "Zwei Katzen."])
+    assert scores["length_ratio"] == pytest.approx(6 / 6)
+    short = corpus_scores(["Ein", "Zwei"], ["Ein Hund rennt", "Zwei Katzen."])
+    assert short["length_ratio"] == pytest.approx(2 / 6, abs=1e-4)
+    assert short["bleu"] < scores["bleu"]

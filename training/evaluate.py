@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{result['model']} {result['pair']} {args.split} beam {args.beam}: "
           f"BLEU {result['bleu']:.2f}  BLEU(lowercase) {result['bleu_lowercase']:.2f}  "
-          f"chrF {result['chrf']:.2f}  ({result['sentences']} sentences, {result['seconds']} s)")
+          f"chrF {result['chrf']:.2f}  length ratio {result['length_ratio']}  "
+          f"({result['sentences']} sentences, {result['seconds']} s)")
     print(f"  {result['bleu_signature']}\n  {result['chrf_signature']}")
     print("  BLEU by source length (words):")
     for row in result["by_length"]:
