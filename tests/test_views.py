@@ -326,6 +326,10 @@ def test_models_tab_reads_the_architecture_and_labels_each_bleu():
         **gru["model"]["init_args"], "query_word": True, "attend_eos": False}}}
     lines = text.architecture(shipped)
     assert len(lines) == 4 and "emb(y_{t-1})" in lines[2] and "no key" in lines[3]
+    assert text.architecture({**transformer, "length_penalty": 1.0}) == \
+        text.architecture(transformer)  # the default is not worth a line
+    searched = text.architecture({**transformer, "length_penalty": 1.4})
+    assert len(searched) == 3 and "log p / length^1.4 (chosen on val)" in searched[2]
     metadata = {"label": "T", "best_val_bleu_greedy": 36.2, "hardware": "CPU, 2 cores, 2 thread(s)",
                 "val": {"bleu": 37.9, "chrf": 61.0, "beam": 5},
                 "test_2016_flickr": {"bleu": 36.8, "chrf": 61.3, "beam": 5}}

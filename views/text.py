@@ -101,13 +101,16 @@ def architecture(config: dict) -> list[str]:
     kind = str(model.get("class_path", "")).rsplit(".", 1)[-1]
     if not isinstance(args, dict) or not args:
         return []
+    penalty = config.get("length_penalty", 1.0)
+    search = ([f"beam search ranks by log p / length^{_number(penalty)} (chosen on val)"]
+              if isinstance(penalty, int | float) and penalty != 1.0 else [])
     if "d_model" in args:
         d, heads = args.get("d_model"), args.get("num_heads")
         head_size = d // heads if isinstance(d, int) and isinstance(heads, int) and heads else "?"
         return [f"Transformer: {args.get('num_encoder_layers', '?')} encoder + "
                 f"{args.get('num_decoder_layers', '?')} decoder layers, d_model {d}, "
                 f"{heads} heads of {head_size}, feed-forward {args.get('d_ff', '?')}",
-                f"score: scaled dot product, softmax(q·k / √{head_size}), in every layer"]
+                f"score: scaled dot product, softmax(q·k / √{head_size}), in every layer", *search]
     cell = CELL_NAMES.get(str(args.get("cell", "gru" if "GRU" in kind else "")).lower(),
                           md_escape(str(args.get("cell", "recurrent"))))
     attention = str(args.get("attention", "none"))
@@ -118,7 +121,8 @@ def architecture(config: dict) -> list[str]:
     if attention == "bahdanau" and args.get("attn_dim"):
         score += f", attention size {args['attn_dim']}"
     lines.append(f"score: {score}")
-    return lines + [line for key, default, line in VARIANTS if args.get(key, default) != default]
+    return lines + [line for key, default, line in VARIANTS
+                    if args.get(key, default) != default] + search
 
 
 def _bleu(scores: dict, what: str) -> str:
