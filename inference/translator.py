@@ -50,7 +50,10 @@ class Translator:
     @classmethod
     def ensemble(cls, folders: Sequence[str | Path]) -> Translator:
         """Several model folders searched as one (the mean of their probabilities), to make
-        distillation targets; CheckpointError unless they share one sentencepiece model."""
+        distillation targets; CheckpointError unless they share one sentencepiece model.
+
+        A member's length penalty was chosen on val for that model alone, so the ensemble
+        searches with 1.0 unless its `length_penalty` is set (`translate --length-penalty`)."""
         members = [cls.load(folder) for folder in folders]
         first = members[0]
         vocabulary = (first.folder / "spm.model").read_bytes()
@@ -59,7 +62,8 @@ class Translator:
                 raise CheckpointError(f"{other.name} and {first.name} have different spm.model "
                                       "files: an ensemble needs one shared vocabulary.")
         name = "+".join(m.name for m in members)
-        return cls(name, Ensemble([m.model for m in members]).eval(), first.tokenizer, first.config,
+        config = {k: v for k, v in first.config.items() if k != "length_penalty"}
+        return cls(name, Ensemble([m.model for m in members]).eval(), first.tokenizer, config,
                    {"label": f"ensemble of {', '.join(m.label for m in members)}"}, [])
 
     @property

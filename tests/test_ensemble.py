@@ -1,5 +1,6 @@
 """Several models searched as one (`models.ensemble`), through the facade and the command line."""
 
+import json
 import shutil
 
 import pytest
@@ -91,6 +92,12 @@ def test_translator_ensemble_and_the_command_line(tmp_path, capsys):
     assert translate_main(["--model", *map(str, folders), "--input", str(src), "--output",
                            str(out), "--beam", "3"]) == 0
     assert out.read_text(encoding="utf-8").splitlines() == hyps
+
+    # A member's own length penalty (chosen for it alone) does not pass to the ensemble.
+    config = root / "transformer" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "length_penalty": 1.4}))
+    assert Translator.load(root / "transformer").length_penalty == 1.4
+    assert Translator.ensemble([root / "transformer", root / "gru_bahdanau"]).length_penalty == 1.0
 
     # Another vocabulary of the same size: the models would load, but their pieces differ.
     stranger = tmp_path / "stranger"

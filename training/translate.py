@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"beam size, 1 = greedy, at most {MAX_BEAM} (default 5)")
     parser.add_argument("--length-penalty", type=length_penalty, default=None,
                         help="beam search's length penalty (default: the model's config.json, "
-                             "else 1.0)")
+                             "else 1.0; an ensemble: 1.0)")
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for torch")
