@@ -434,6 +434,25 @@ def test_train_targets_replace_the_train_references_and_keep_the_vocabulary(tmp_
     assert taught.references("val") == plain.references("val")  # scored on human references
 
 
+def test_keep_references_trains_on_the_references_and_the_teacher(tmp_path, work, corpus):
+    teacher = tmp_path / "train.teacher.de"
+    lines = [" ".join(reversed(de.split())) for _, de in PAIRS[:150]]
+    teacher.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    plain = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
+                               tokenizer_dir=str(work / "tok"))
+    both = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
+                              tokenizer_dir=str(work / "tok"), train_targets=str(teacher),
+                              keep_references=True)
+    train, ref = both.encoded["train"], plain.encoded["train"]
+    assert train.src == ref.src + ref.src  # every source twice
+    assert [both.tokenizer.decode(ids) for ids in train.tgt] == \
+        [plain.tokenizer.decode(ids) for ids in ref.tgt] + lines
+    assert both.references("val") == plain.references("val")
+    with pytest.raises(ValueError, match=r"data\.keep_references .* needs data\.train_targets"):
+        Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
+                           tokenizer_dir=str(work / "tok"), keep_references=True)
+
+
 @pytest.mark.parametrize("lines,message", [
     (None, r"data\.train_targets: no file .*training\.translate"),
     (149, r"has 149 lines but the train split has 150 pairs"),

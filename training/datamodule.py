@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
+import datasets
 import lightning as L
 from torch.utils.data import DataLoader
 
@@ -43,6 +44,10 @@ class Multi30kDataModule(L.LightningDataModule):
             split, for sequence-level knowledge distillation (Kim & Rush, 2016; made with
             `python -m training.translate`). The vocabulary is still trained on the corpus,
             so every model shares it; validation and test keep the human references.
+        keep_references: with train_targets, train on both: every source once with its human
+            reference and once with the teacher's translation (the union of the original and
+            the distilled data, Nguyen et al., 2020, "Data Diversification"; an epoch is then
+            twice as long).
     """
 
     def __init__(self, src_lang: Language = "en", tgt_lang: Language = "de", corpus: str = "auto",
@@ -51,7 +56,7 @@ class Multi30kDataModule(L.LightningDataModule):
                  max_len: int = 100, eval_batch_size: int = 100, num_workers: int = 0,
                  seed: int = 0, snapshot_count: int = 4,
                  eval_split: Literal["val", "test_2016_flickr", "test_2017_flickr"] = "val",
-                 train_targets: str | None = None):
+                 train_targets: str | None = None, keep_references: bool = False):
         super().__init__()
         # Checked before the corpus is read: a wrong number fails in a second, not mid-fit.
         for name, value, low in (("vocab_size", vocab_size, 1), ("max_tokens", max_tokens, 1),
@@ -75,8 +80,12 @@ class Multi30kDataModule(L.LightningDataModule):
         self.tokenizer: Tokenizer = train_or_load(
             list(train["src"]) + list(train["tgt"]), Path(tokenizer_dir), vocab_size,
             spm_model_type)
+        if keep_references and not train_targets:
+            raise ValueError("data.keep_references keeps the human references beside a "
+                             "teacher's translations: it needs data.train_targets.")
         if train_targets:
-            train = distilled(train, train_targets)
+            taught = distilled(train, train_targets)
+            train = datasets.concatenate_datasets([train, taught]) if keep_references else taught
         self.encoded = {"train": encode_split(train, self.tokenizer, max_len, "train")}
         lengths = self.encoded["train"].lengths()
         if not lengths:
