@@ -59,7 +59,8 @@ def config(tmp: Path, corpus: Path, save_dir: Path, kill: bool) -> Path:
     cfg["model"]["warmup_steps"] = 2
     cfg["data"].update(corpus=str(corpus), vocab_size=100, max_tokens=250,
                        tokenizer_dir=str(tmp / "tok"), snapshot_count=1)
-    cfg["data"].pop("train_targets", None)  # the shipped recipe's distilled targets: not the toy's
+    for key in ("train_targets", "keep_references"):  # the shipped recipe's distilled data
+        cfg["data"].pop(key, None)
     path = save_dir.with_suffix(".yaml")
     path.write_text(yaml.safe_dump(cfg))
     return path
