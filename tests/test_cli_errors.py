@@ -416,16 +416,23 @@ def test_translate_batch_refuses_what_would_drop_lines(tmp_path):
 
 
 # ---- sequence-level distillation: a teacher's translations as the train targets ---------------
-def test_train_targets_replace_the_train_references_and_keep_the_vocabulary(tmp_path, work,
-                                                                            corpus):
+def taught_and_plain(tmp_path, work, corpus, **options):
+    """A data module taught by a "teacher" whose German has its words in reverse order (in the
+    vocabulary, yet different), the plain one, and the teacher's lines."""
     teacher = tmp_path / "train.teacher.de"
-    # A "teacher" whose German has its words in reverse order: in the vocabulary, yet different.
     lines = [" ".join(reversed(de.split())) for _, de in PAIRS[:150]]
     teacher.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     plain = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
                                tokenizer_dir=str(work / "tok"))
     taught = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
-                                tokenizer_dir=str(work / "tok"), train_targets=str(teacher))
+                                tokenizer_dir=str(work / "tok"), train_targets=str(teacher),
+                                **options)
+    return taught, plain, lines
+
+
+def test_train_targets_replace_the_train_references_and_keep_the_vocabulary(tmp_path, work,
+                                                                            corpus):
+    taught, plain, lines = taught_and_plain(tmp_path, work, corpus)
     assert taught.tokenizer.sp.serialized_model_proto() == \
         plain.tokenizer.sp.serialized_model_proto()
     train = taught.encoded["train"]
@@ -435,14 +442,7 @@ def test_train_targets_replace_the_train_references_and_keep_the_vocabulary(tmp_
 
 
 def test_keep_references_trains_on_the_references_and_the_teacher(tmp_path, work, corpus):
-    teacher = tmp_path / "train.teacher.de"
-    lines = [" ".join(reversed(de.split())) for _, de in PAIRS[:150]]
-    teacher.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    plain = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
-                               tokenizer_dir=str(work / "tok"))
-    both = Multi30kDataModule("en", "de", corpus=str(corpus), vocab_size=100,
-                              tokenizer_dir=str(work / "tok"), train_targets=str(teacher),
-                              keep_references=True)
+    both, plain, lines = taught_and_plain(tmp_path, work, corpus, keep_references=True)
     train, ref = both.encoded["train"], plain.encoded["train"]
     assert train.src == ref.src + ref.src  # every source twice
     assert [both.tokenizer.decode(ids) for ids in train.tgt] == \
