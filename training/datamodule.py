@@ -65,6 +65,9 @@ class Multi30kDataModule(L.LightningDataModule):
                                  ("snapshot_count", snapshot_count, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"data.{name} must be a whole number >= {low}, not {value!r}.")
+        if keep_references and not train_targets:
+            raise ValueError("data.keep_references keeps the human references beside a "
+                             "teacher's translations: it needs data.train_targets.")
         self.save_hyperparameters()
         self.src_lang, self.tgt_lang = src_lang, tgt_lang
         self.max_tokens, self.max_len = max_tokens, max_len
@@ -80,9 +83,6 @@ class Multi30kDataModule(L.LightningDataModule):
         self.tokenizer: Tokenizer = train_or_load(
             list(train["src"]) + list(train["tgt"]), Path(tokenizer_dir), vocab_size,
             spm_model_type)
-        if keep_references and not train_targets:
-            raise ValueError("data.keep_references keeps the human references beside a "
-                             "teacher's translations: it needs data.train_targets.")
         if train_targets:
             taught = distilled(train, train_targets)
             train = datasets.concatenate_datasets([train, taught]) if keep_references else taught
