@@ -8,9 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from bench.train_throughput import step_data_args
 from inference import InputError, Translator
+from training.datamodule import Multi30kDataModule
 from tests.app_fixtures import build_checkpoints
+from tests.test_cli_errors import write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,3 +150,16 @@ def test_length_penalty_bench_sweeps_val_for_each_model(tmp_path):
         assert (row["bleu"], row["length_ratio"]) == (again["bleu"], again["length_ratio"])
     assert [r["length_penalty"] for r in result["gru_luong"]["rows"]] == [0.0, 2.0]
     assert result["gru_luong"]["own"] == 1.0
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "training" / "configs").glob("*.yaml")),
+                         ids=lambda path: path.stem)
+def test_train_throughput_bench_builds_every_configs_data_without_its_teacher(config, tmp_path):
+    """The bench times a step of each shipped config on the corpus's own targets: a config that
+    names a teacher's file (not made here) or keeps the references beside it must still load."""
+    args = step_data_args(yaml.safe_load(config.read_text()))
+    assert "train_targets" not in args and "keep_references" not in args
+    module = Multi30kDataModule(corpus=str(write_corpus(tmp_path / "corpus")),
+                                **{**args, "vocab_size": 100,
+                                   "tokenizer_dir": str(tmp_path / "tok")})
+    assert len(module.encoded["train"]) == 150
