@@ -1,4 +1,4 @@
-"""The latency benchmark runs end to end and writes its table; it never judges the times."""
+"""The benchmarks run end to end and write their tables; they never judge the times."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import yaml
 
 from bench.train_throughput import step_data_args
 from inference import InputError, Translator
-from training.datamodule import Multi30kDataModule
 from tests.app_fixtures import build_checkpoints
 from tests.test_cli_errors import write_corpus
+from training.datamodule import Multi30kDataModule
 
 ROOT = Path(__file__).resolve().parent.parent
 
