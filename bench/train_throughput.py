@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from inference.catalogue import CATALOGUE  # noqa: E402
 from inference.checkpoint import build_model  # noqa: E402
-from training.datamodule import Multi30kDataModule  # noqa: E402
+from training.datamodule import TEACHER_OPTIONS, Multi30kDataModule  # noqa: E402
 from training.module import TranslationModule  # noqa: E402
 
 
@@ -41,13 +41,9 @@ def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best
 
 
-# A distilled config's teacher options change what is learnt, not the cost of a step, and the
-# teacher's file need not exist here: the bench trains on the corpus's own targets.
-TEACHER_OPTIONS = ("train_targets", "keep_references")
-
-
 def step_data_args(config: dict) -> dict:
-    """A config's data options for timing a step: all but the teacher's."""
+    """A config's data options for timing a step: all but the teacher's, which change what is
+    learnt, not the cost of a step (and whose file need not exist here)."""
     return {k: v for k, v in config.get("data", {}).items() if k not in TEACHER_OPTIONS}
 
 

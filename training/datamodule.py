@@ -26,6 +26,11 @@ EVAL_SPLITS = ("val", "test_2016_flickr", "test_2017_flickr")
 Language = Literal["en", "de", "fr", "cs"]
 
 
+# The options that bring a teacher's translations in: a copy of a config without them trains
+# on the corpus's own targets (the throughput bench, the resume test).
+TEACHER_OPTIONS = ("train_targets", "keep_references")
+
+
 class Multi30kDataModule(L.LightningDataModule):
     """Multi30K Task 1 for one language pair, either direction.
 
