@@ -370,3 +370,36 @@ def test_corpus_scores_give_the_output_length_against_the_references():
     short = corpus_scores(["Ein", "Zwei"], ["Ein Hund rennt", "Zwei Katzen."])
     assert short["length_ratio"] == pytest.approx(2 / 6, abs=1e-4)
     assert short["bleu"] < scores["bleu"]
+
+
+def test_bf16_mixed_precision_trains_on_cpu(tmp_path, monkeypatch):
+    """`--trainer.precision bf16-mixed` (README, Training): the steps run under CPU autocast to
+    bfloat16, the weights and the checkpoint stay fp32, and the losses track 32-true's."""
+    from tests.test_cli_errors import fit_args, write_corpus
+
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    corpus = write_corpus(tmp_path / "corpus")
+    runs = {}
+    for precision in ("32-true", "bf16-mixed"):
+        work = tmp_path / precision
+        cli = cli_main(args=fit_args(corpus, work, "--trainer.precision", precision,
+                                     "--trainer.limit_train_batches", "4"), run=False)
+        module, seen = cli.model, []
+        original = module.loss
+
+        def recording_loss(batch, original=original, seen=seen, model=module.model):
+            logits, _ = model(batch.src, batch.src_mask, batch.tgt_in)
+            seen.append(logits.dtype)
+            return original(batch)
+
+        module.loss = recording_loss
+        cli.trainer.fit(module, datamodule=cli.datamodule)
+        ckpt = torch.load(cli.trainer.checkpoint_callback.last_model_path or
+                          cli.trainer.checkpoint_callback.best_model_path,
+                          map_location="cpu", weights_only=False)
+        assert {v.dtype for v in ckpt["state_dict"].values() if v.is_floating_point()} == \
+            {torch.float32}
+        runs[precision] = (seen, float(cli.trainer.logged_metrics["train_loss"]))
+    assert set(runs["32-true"][0]) == {torch.float32}
+    assert set(runs["bf16-mixed"][0]) == {torch.bfloat16}
+    assert runs["bf16-mixed"][1] == pytest.approx(runs["32-true"][1], abs=0.1)
