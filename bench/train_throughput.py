@@ -112,6 +112,7 @@ def main() -> int:
     output = args.output or str(ROOT / "bench" / "results" / f"train_throughput{suffix}.json")
     torch.set_num_threads(args.threads)
     dtype = PRECISIONS[args.precision]
+    dtype_name = str(dtype).removeprefix("torch.")
     peak_before = matmul_peak(dtype=dtype)
     rows = [bench_config(name, args.steps, args.corpus, args.precision) for name in args.configs]
     peak = max(peak_before, matmul_peak(dtype=dtype))
@@ -119,7 +120,7 @@ def main() -> int:
         row["ratio_to_matmul_peak"] = round(row["achieved_gflops"] * 1e9 / peak, 3)
     header = f"{'config':<14}{'params':>11}{'budget':>8}{'tokens/s':>10}{'GFLOP/tok':>11}" \
              f"{'GFLOP/s':>9}{'of peak':>9}"
-    print(f"matrix multiply 2048^3 {str(dtype).removeprefix('torch.')}, {args.threads} threads: "
+    print(f"matrix multiply 2048^3 {dtype_name}, {args.threads} threads: "
           f"{peak / 1e9:.1f} GFLOP/s; steps in {args.precision}")
     print(header)
     print("-" * len(header))
@@ -128,7 +129,7 @@ def main() -> int:
               f"{r['tokens_per_s']:>10.0f}{r['flops_per_target_token'] / 1e9:>11.4f}"
               f"{r['achieved_gflops']:>9.1f}{r['ratio_to_matmul_peak']:>9.1%}")
     result = {"threads": args.threads, "precision": args.precision,
-              "matmul_dtype": str(dtype).removeprefix("torch."),
+              "matmul_dtype": dtype_name,
               "matmul_gflops": round(peak / 1e9, 1), "torch": torch.__version__, "rows": rows}
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(json.dumps(result, indent=1))
