@@ -374,7 +374,8 @@ def test_corpus_scores_give_the_output_length_against_the_references():
 
 def test_bf16_mixed_precision_trains_on_cpu(tmp_path, monkeypatch):
     """`--trainer.precision bf16-mixed` (README, Training): the steps run under CPU autocast to
-    bfloat16, the weights and the checkpoint stay fp32, and the losses track 32-true's."""
+    bfloat16, the weights and the checkpoint stay fp32, the losses track 32-true's, and the
+    checkpoint records the precision so that the exported command reproduces the run."""
     from tests.test_cli_errors import fit_args, write_corpus
 
     monkeypatch.setattr(sys, "argv", sys.argv[:1])
@@ -399,7 +400,18 @@ def test_bf16_mixed_precision_trains_on_cpu(tmp_path, monkeypatch):
                           map_location="cpu", weights_only=False)
         assert {v.dtype for v in ckpt["state_dict"].values() if v.is_floating_point()} == \
             {torch.float32}
+        assert ckpt["precision"] == precision
         runs[precision] = (seen, float(cli.trainer.logged_metrics["train_loss"]))
     assert set(runs["32-true"][0]) == {torch.float32}
     assert set(runs["bf16-mixed"][0]) == {torch.bfloat16}
     assert runs["bf16-mixed"][1] == pytest.approx(runs["32-true"][1], abs=0.1)
+
+
+@pytest.mark.parametrize("precision,tail", [
+    ("bf16-mixed", " --trainer.precision bf16-mixed"), ("32-true", ""), ("", ""),
+])
+def test_exported_command_names_the_precision_a_run_overrode(precision, tail):
+    from training.export import fit_command
+    assert fit_command("training/configs/transformer.yaml", precision) == \
+        "python -m training fit --config training/configs/transformer.yaml" + tail
+    assert fit_command(None, precision) == ""

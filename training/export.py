@@ -120,6 +120,17 @@ def average_weights(model: torch.nn.Module, spec: dict, others: list[str | Path]
     return epochs
 
 
+def fit_command(config_file: str | None, precision: str = "") -> str:
+    """The `training fit` line that reproduces a run: its YAML, and its precision where the
+    run overrode the 32-true default (a flag, not a YAML field, so the configs stay portable)."""
+    if not config_file:
+        return ""
+    command = f"python -m training fit --config {config_file}"
+    if precision and precision not in ("32-true", "32"):
+        command += f" --trainer.precision {precision}"
+    return command
+
+
 def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
            weights: str = "fp16", config_file: str | None = None, note: str = "",
            average: list[str | Path] | None = None, length_penalty: float = 1.0) -> Path:
@@ -144,7 +155,8 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
         "epochs": ckpt.get("epoch", 0) + 1, "steps": ckpt.get("global_step", 0),
         "best_val_bleu_greedy": best, "weights": weights, "note": note,
         "averaged_with_epochs": averaged,
-        "command": f"python -m training fit --config {config_file}" if config_file else "",
+        "precision": ckpt.get("precision", ""),
+        "command": fit_command(config_file, ckpt.get("precision", "")),
         "curves": [{k: s.get(k) for k in ("epoch", "step", "train_loss", "val_loss", "val_bleu",
                                           "val_chrf")} for s in snapshots],
     }

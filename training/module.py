@@ -208,6 +208,9 @@ class TranslationModule(L.LightningModule):
         }
         checkpoint["train_seconds"] = self._elapsed()
         checkpoint["hardware"] = hardware_description(self.trainer) if self._trainer else ""
+        # The trainer's precision ("32-true", "bf16-mixed"): the command that reproduces a run
+        # needs it, and the checkpoint is the one place export looks.
+        checkpoint["precision"] = str(self.trainer.precision) if self._trainer else ""
         dm = self.trainer.datamodule if self._trainer is not None else None
         if dm is not None and hasattr(dm, "tokenizer"):
             checkpoint["tokenizer_model"] = dm.tokenizer.model_proto
