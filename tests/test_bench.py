@@ -163,3 +163,49 @@ def test_train_throughput_bench_builds_every_configs_data_without_its_teacher(co
                                 **{**args, "vocab_size": 100,
                                    "tokenizer_dir": str(tmp_path / "tok")})
     assert len(module.encoded["train"]) == 150
+
+
+def test_significance_bench_pairs_each_system_with_the_baseline(tmp_path):
+    """bench/significance.py on the fixture models and a toy val split: the baseline's row, then
+    each system's scores (those `training.evaluate` gives), its difference and a p in [0, 1];
+    a folder compared with a copy of itself differs by nothing, p = 1."""
+    import shutil
+
+    from tests.app_fixtures import toy_pairs
+    from training.evaluate import evaluate
+
+    checkpoints = build_checkpoints(tmp_path / "checkpoints")
+    shutil.copytree(checkpoints / "gru_luong", tmp_path / "copy" / "gru_luong")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pairs = toy_pairs(12, seed=5)
+    for split in ("train", "val"):
+        for lang, i in (("en", 0), ("de", 1)):
+            (corpus / f"{split}.{lang}").write_text("".join(p[i] + "\n" for p in pairs))
+    output = tmp_path / "significance.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "significance.py"),
+                          "--baseline", str(checkpoints / "gru_luong"), "--systems",
+                          str(checkpoints / "transformer"), str(tmp_path / "copy" / "gru_luong"),
+                          "--corpus", str(corpus), "--beam", "2", "--resamples", "50",
+                          "--threads", "1", "--out", str(output)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| split | system | BLEU | Δ BLEU | p |" in run.stdout
+    rows = json.loads(output.read_text())["splits"]["val"]
+    assert [Path(r["system"]).parent.name for r in rows] == ["checkpoints", "checkpoints", "copy"]
+    assert rows[0]["bleu_p"] is None and rows[0]["chrf_p"] is None
+    for row, name in zip(rows, ("gru_luong", "transformer")):
+        again = evaluate(Translator.load(checkpoints / name), "val", 2, str(corpus))
+        assert (row["bleu"], row["chrf"]) == (again["bleu"], again["chrf"])
+    assert 0.0 <= rows[1]["bleu_p"] <= 1.0 and 0.0 <= rows[1]["chrf_p"] <= 1.0
+    assert (rows[2]["bleu"], rows[2]["chrf"]) == (rows[0]["bleu"], rows[0]["chrf"])
+    assert rows[2]["bleu_p"] == 1.0
+
+
+def test_significance_bench_refuses_a_folder_twice(tmp_path):
+    checkpoints = build_checkpoints(tmp_path / "checkpoints")
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "significance.py"),
+                          "--baseline", str(checkpoints / "gru_luong"), "--systems",
+                          str(checkpoints / "gru_luong")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and "each folder once" in run.stderr
