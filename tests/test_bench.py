@@ -19,6 +19,18 @@ from training.datamodule import Multi30kDataModule
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def toy_corpus(folder: Path, n: int, seed: int) -> Path:
+    """A Multi30K-shaped folder whose train and val splits are the same `n` toy en-de pairs."""
+    from tests.app_fixtures import toy_pairs
+
+    folder.mkdir()
+    pairs = toy_pairs(n, seed=seed)
+    for split in ("train", "val"):
+        for lang, i in (("en", 0), ("de", 1)):
+            (folder / f"{split}.{lang}").write_text("".join(p[i] + "\n" for p in pairs))
+    return folder
+
+
 def test_latency_bench_writes_every_model_and_greedys_two_parts(tmp_path):
     checkpoints = build_checkpoints(tmp_path / "checkpoints")
     output = tmp_path / "latency.json"
@@ -123,16 +135,10 @@ def test_attention_sink_bench_asks_each_recurrent_model_three_ways(tmp_path):
 def test_length_penalty_bench_sweeps_val_for_each_model(tmp_path):
     """bench/length_penalty.py on the fixture models and a toy val split: a row per model and
     penalty, each value's BLEU what `training.evaluate` gives with that penalty."""
-    from tests.app_fixtures import toy_pairs
     from training.evaluate import evaluate
 
     checkpoints = build_checkpoints(tmp_path / "checkpoints")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    pairs = toy_pairs(8, seed=4)
-    for split in ("train", "val"):
-        for lang, i in (("en", 0), ("de", 1)):
-            (corpus / f"{split}.{lang}").write_text("".join(p[i] + "\n" for p in pairs))
+    corpus = toy_corpus(tmp_path / "corpus", 8, seed=4)
     output = tmp_path / "lp.json"
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "length_penalty.py"),
                           "--checkpoints", str(checkpoints), "--corpus", str(corpus),
@@ -171,17 +177,11 @@ def test_significance_bench_pairs_each_system_with_the_baseline(tmp_path):
     a folder compared with a copy of itself differs by nothing, p = 1."""
     import shutil
 
-    from tests.app_fixtures import toy_pairs
     from training.evaluate import evaluate
 
     checkpoints = build_checkpoints(tmp_path / "checkpoints")
     shutil.copytree(checkpoints / "gru_luong", tmp_path / "copy" / "gru_luong")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    pairs = toy_pairs(12, seed=5)
-    for split in ("train", "val"):
-        for lang, i in (("en", 0), ("de", 1)):
-            (corpus / f"{split}.{lang}").write_text("".join(p[i] + "\n" for p in pairs))
+    corpus = toy_corpus(tmp_path / "corpus", 12, seed=5)
     output = tmp_path / "significance.json"
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "significance.py"),
                           "--baseline", str(checkpoints / "gru_luong"), "--systems",
