@@ -145,6 +145,7 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
         "length_penalty": length_penalty,
     }
     best = max((s["val_bleu"] for s in snapshots), default=None)
+    precision = ckpt.get("precision", "")  # absent in checkpoints saved before it was recorded
     metadata = {
         # The look the app draws it with (label, order, colour, role): the folder carries it.
         "name": name, **catalogue.look(name).as_metadata(),
@@ -155,8 +156,7 @@ def export(ckpt_path: str | Path, name: str, out: str | Path = "checkpoints",
         "epochs": ckpt.get("epoch", 0) + 1, "steps": ckpt.get("global_step", 0),
         "best_val_bleu_greedy": best, "weights": weights, "note": note,
         "averaged_with_epochs": averaged,
-        "precision": ckpt.get("precision", ""),
-        "command": fit_command(config_file, ckpt.get("precision", "")),
+        "precision": precision, "command": fit_command(config_file, precision),
         "curves": [{k: s.get(k) for k in ("epoch", "step", "train_loss", "val_loss", "val_bleu",
                                           "val_chrf")} for s in snapshots],
     }
